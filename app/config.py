@@ -1,0 +1,71 @@
+"""Every knob in one place: environment variables prefixed MOCKINTERVIEW_, or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+__all__ = ["Settings", "PROJECT_ROOT"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MOCKINTERVIEW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- service -------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # SQLite file by default; PostgreSQL with e.g. postgresql+psycopg://user@127.0.0.1:5432/db
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'mockinterview.db'}"
+    # Comma-separated bearer keys; empty means local mode (no key needed).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    allow_remote_bind: bool = False
+    max_answer_chars: int = 8000
+    default_num_questions: int = 5
+    max_num_questions: int = 30
+
+    # --- content -------------------------------------------------------------------------
+    bank_dir: Path = PROJECT_ROOT / "question_bank"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    seeds_dir: Path = PROJECT_ROOT.parent / "shared" / "seeds"
+
+    # --- scoring -------------------------------------------------------------------------
+    embedder: str = "minilm"  # entry point in group mockinterview.embedders
+    embedding_base_url: str | None = None
+    embedding_model: str = "text-embedding-3-small"
+    embedding_api_key: SecretStr | None = None
+    cache_dir: Path = PROJECT_ROOT / "data" / "cache"
+    calibration_path: Path = PROJECT_ROOT / "app" / "scoring" / "calibration.json"
+    batch_window_ms: float = 4.0
+    max_batch_size: int = 64
+
+    # --- LLM -----------------------------------------------------------------------------
+    llm: str = "rubric"  # entry point in group mockinterview.llm
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 1
+    llm_judge: bool = False
+    llm_judge_weight: float = 0.5
+
+    # --- speech --------------------------------------------------------------------------
+    stt: str = "moonshine"  # entry point in group mockinterview.stt
+    stt_base_url: str | None = None
+    stt_api_key: SecretStr | None = None
+    stt_model: str = "whisper-1"
+    max_audio_bytes: int = 10 * 1024 * 1024
+    max_audio_seconds: float = 180.0
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value

@@ -1,0 +1,95 @@
+"""The domain error tree. Each error carries its HTTP status and a stable code; the API maps them once."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnswerTooLarge",
+    "AudioRejected",
+    "ConfigurationError",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "InterviewFinished",
+    "InterviewNotFound",
+    "InvalidInput",
+    "NotFound",
+    "ProviderUnavailable",
+    "QuestionNotFound",
+    "Unauthorized",
+]
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(DomainError):
+    """A setting names something that does not exist or lacks what it needs; fails at start."""
+
+    status_code = 500
+    code = "configuration_error"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class QuestionNotFound(NotFound):
+    code = "question_not_found"
+
+
+class InterviewNotFound(NotFound):
+    code = "interview_not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class InterviewFinished(Conflict):
+    code = "interview_finished"
+
+
+class InvalidInput(DomainError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class AnswerTooLarge(DomainError):
+    status_code = 413
+    code = "answer_too_large"
+
+
+class AudioRejected(DomainError):
+    """Unsupported, empty, silent, corrupt, too long or too large audio."""
+
+    status_code = 422
+    code = "audio_rejected"
+
+    def __init__(self, message: str, *, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class ProviderUnavailable(DomainError):
+    """A provider (LLM, embedder, speech) failed; callers fall back visibly or fail."""
+
+    status_code = 503
+    code = "provider_unavailable"

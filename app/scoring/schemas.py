@@ -1,0 +1,123 @@
+"""What the scorer takes (a rubric and an answer) and what it returns (a score object)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.bank.models import FollowUp, Question
+
+__all__ = [
+    "Band",
+    "KeyPointScore",
+    "MisconceptionHit",
+    "Rubric",
+    "RubricMisconception",
+    "RubricPoint",
+    "ScoreResult",
+]
+
+
+class Band(StrEnum):
+    strong = "strong"
+    acceptable = "acceptable"
+    weak = "weak"
+    off_topic = "off_topic"
+
+
+class RubricPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    text: str
+    weight: float = 1.0
+    terms: tuple[str, ...] = ()
+
+
+class RubricMisconception(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    correction: str = ""
+    contradicts: str | None = None
+
+
+class Rubric(BaseModel):
+    """Everything the scorer needs to grade one answer to one question or follow-up."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    reference_answers: tuple[str, ...] = Field(min_length=1)
+    key_points: tuple[RubricPoint, ...] = ()
+    misconceptions: tuple[RubricMisconception, ...] = ()
+    question_id: str | None = None
+    follow_up_id: str | None = None
+    # Rubric version the score used (issue 8); None for ad-hoc rubrics.
+    version: int | None = None
+
+    @classmethod
+    def from_question(cls, q: Question, *, version: int | None = None) -> Rubric:
+        return cls(
+            question=q.text,
+            reference_answers=(q.reference_answer,),
+            key_points=tuple(
+                RubricPoint(id=k.id, text=k.text, weight=k.weight, terms=tuple(k.terms)) for k in q.key_points
+            ),
+            misconceptions=tuple(
+                RubricMisconception(text=m.text, correction=m.correction, contradicts=m.contradicts)
+                for m in q.misconceptions
+            ),
+            question_id=q.id,
+            version=version,
+        )
+
+    @classmethod
+    def from_follow_up(cls, q: Question, f: FollowUp, *, version: int | None = None) -> Rubric:
+        return cls(
+            question=f.text,
+            reference_answers=(f.reference_answer,),
+            key_points=tuple(
+                RubricPoint(id=k.id, text=k.text, weight=k.weight, terms=tuple(k.terms)) for k in f.key_points
+            ),
+            # The parent's misconceptions still apply to an answer about the same subject.
+            misconceptions=tuple(
+                RubricMisconception(text=m.text, correction=m.correction) for m in q.misconceptions
+            ),
+            question_id=q.id,
+            follow_up_id=f.id,
+            version=version,
+        )
+
+
+class KeyPointScore(BaseModel):
+    id: str
+    text: str
+    weight: float
+    covered: bool
+    similarity: float = Field(description="how well the best answer span matches the point, 0-1")
+    evidence: str | None = Field(description="the answer span that covered the point (or came closest)")
+
+
+class MisconceptionHit(BaseModel):
+    text: str
+    correction: str
+    similarity: float
+    evidence: str
+
+
+class ScoreResult(BaseModel):
+    value: float = Field(ge=0, le=10, description="0-10")
+    band: Band
+    key_points: list[KeyPointScore]
+    misconceptions: list[MisconceptionHit] = Field(default_factory=list)
+    flags: list[str] = Field(
+        default_factory=list,
+        description="echo, keyword_list, off_topic, too_short, empty, dont_know, contradiction",
+    )
+    similarity: float = Field(description="best cosine similarity of the whole answer to a reference answer")
+    coverage: float = Field(description="weighted share of key points covered, 0-1")
+    components: dict[str, float] = Field(default_factory=dict, description="raw signals behind the value")
+    scorer_version: str
+    rubric_version: int | None = None

@@ -1,0 +1,408 @@
+"""The answer scorer: key-point coverage by the best-matching answer span, guarded against gaming.
+
+Signals (all from one embedding model):
+- per key point, the best cosine between the point and any answer span (sentence, clause, pair);
+- token-level alignment: how much of the reference's rare-word meaning the answer's tokens recall;
+- whole-answer similarity to the reference answer(s);
+- lexical recall of the reference's rare content words (stems).
+They are combined into a raw score, mapped to 0-10 by a monotone calibration fitted on graded
+examples, then capped by the guards: relevance gate, echo of the question, keyword list,
+stated misconceptions, "I don't know" and empty answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.scoring.calibration import Calibration
+from app.scoring.embedders import EmbeddingCache, Matrix
+from app.scoring.schemas import (
+    Band,
+    KeyPointScore,
+    MisconceptionHit,
+    Rubric,
+    RubricPoint,
+    ScoreResult,
+)
+from app.scoring.text import content_words, idf, spans, stem, tokens, word_count
+
+__all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
+
+SCORER_VERSION = "mi-scorer-1"
+
+_DONT_KNOW = re.compile(
+    r"^\W*(i\s+(really\s+)?(do\s*n[o']?t|dont|have\s+no)\s+(know|idea|remember|recall)|no\s+idea|not\s+sure|"
+    r"idk|pass|skip|no\s+clue|i'?m\s+not\s+sure|dunno|i\s+forgot|nothing)\b",
+    re.IGNORECASE,
+)
+_INJECTION = re.compile(
+    r"(ignore|disregard|forget|override)\b.{0,40}\b(rubric|instruction|previous|above|prompt|rules|grading)"
+    r"|\b(grade|score|rate|mark)\b.{0,30}\b(10|ten|full marks|100)\b"
+    r"|\b(system|assistant)\s*:|</?\s*(answer|data|system|instructions?)\s*>|\"score\"\s*:",
+    re.IGNORECASE,
+)
+_STOP_SENTENCE = {
+    "is", "are", "was", "were", "be", "the", "a", "an", "it", "this", "that", "to", "of", "by", "because",
+    "which", "when", "so", "and", "but", "if", "can", "will", "does", "do", "has", "have", "in", "on", "for",
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Thresholds of the guards; kept together so calibration can store and refit them."""
+
+    covered_at: float = 0.62  # a key point counts as covered at this span similarity
+    soft_low: float = 0.30  # span similarity that earns no credit
+    soft_high: float = 0.75  # span similarity that earns full credit
+    relevance_gate: float = 0.28  # below this the answer is off topic
+    misconception_at: float = 0.72
+    misconception_margin: float = 0.03
+    echo_similarity: float = 0.80
+    echo_novelty: float = 0.30
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"coverage": 0.5, "token_recall": 0.2, "reference": 0.15, "lexical": 0.15}
+    )
+
+
+@dataclass
+class _Prepared:
+    rubric: Rubric
+    answer: str
+    clean: str
+    flags: list[str]
+    spans: list[str]
+
+
+def derive_key_points(reference_answers: Sequence[str]) -> tuple[RubricPoint, ...]:
+    """Key points for a rubric that has none: the reference's sentences (or clauses if only one)."""
+    points: list[RubricPoint] = []
+    for ref in reference_answers[:1]:
+        parts = [s for s in spans(ref) if word_count(s) >= 3]
+        sentences = [p for p in parts if p in ref and not any(p != q and p in q for q in parts)]
+        chosen = sentences if len(sentences) >= 2 else parts[:5]
+        for i, text in enumerate(chosen[:7]):
+            points.append(RubricPoint(id=f"p{i + 1}", text=text, weight=1.0))
+    if not points:
+        points.append(RubricPoint(id="p1", text=reference_answers[0], weight=1.0))
+    return tuple(points)
+
+
+def _idf_weights(words: Sequence[str]) -> np.ndarray:
+    return np.array([idf(w) for w in words], dtype=np.float32)
+
+
+def _is_keyword_list(text: str) -> bool:
+    """Terms strung together with no explanation: short segments and almost no function words."""
+    words = tokens(text)
+    if len(words) < 2:
+        return False
+    segments = [s for s in re.split(r"[,;\n/|]+|\s+-\s+|\.\s+", text) if s.strip()]
+    avg_len = len(words) / max(1, len(segments))
+    stop_ratio = sum(w in _STOP_SENTENCE for w in words) / len(words)
+    return (len(segments) >= 3 and avg_len <= 3.0 and stop_ratio < 0.2) or (
+        len(words) >= 3 and stop_ratio < 0.06 and avg_len <= 6
+    )
+
+
+class Scorer:
+    """Scores answers against rubrics; deterministic for a given model, calibration and input."""
+
+    version = SCORER_VERSION
+
+    def __init__(self, cache: EmbeddingCache, calibration: Calibration | None = None) -> None:
+        self.cache = cache
+        self.embedder = cache.embedder
+        self.calibration = calibration or Calibration.identity()
+        self.params = Params()
+        self._token_cache: dict[str, tuple[list[str], Matrix]] = {}
+        self._batcher: _MicroBatcher | None = None
+
+    # -- public API --------------------------------------------------------------------------
+    def warm(self, rubrics: Sequence[Rubric]) -> int:
+        """Encode (and persist) every rubric text; returns how many texts the model had to encode."""
+        before = self.cache.encoded
+        texts: list[str] = []
+        for r in rubrics:
+            texts.extend(self._rubric_texts(r))
+        self.cache.embed(list(dict.fromkeys(texts)), persist=True)
+        return self.cache.encoded - before
+
+    def score(self, rubric: Rubric, answer: str) -> ScoreResult:
+        return self.score_many([(rubric, answer)])[0]
+
+    def score_many(self, items: Sequence[tuple[Rubric, str]]) -> list[ScoreResult]:
+        """Score several answers with one encode call for all answer texts."""
+        prepared = [self._prepare(r, a) for r, a in items]
+        rubric_texts = [t for p in prepared for t in self._rubric_texts(p.rubric)]
+        self.cache.embed(list(dict.fromkeys(rubric_texts)), persist=True)
+        answer_texts = [t for p in prepared if p.spans for t in [p.clean, *p.spans]]
+        if answer_texts:
+            self.cache.embed(list(dict.fromkeys(answer_texts)))
+        return [self._score_prepared(p) for p in prepared]
+
+    async def score_async(self, rubric: Rubric, answer: str) -> ScoreResult:
+        """Off the event loop; requests that arrive together share one encode call."""
+        if self._batcher is None:
+            self._batcher = _MicroBatcher(self)
+        return await self._batcher.submit(rubric, answer)
+
+    def describe(self) -> dict[str, str]:
+        return {**self.embedder.describe(), "scorer_version": self.version, "calibration": self.calibration.name}
+
+    # -- internals ---------------------------------------------------------------------------
+    def _points(self, rubric: Rubric) -> tuple[RubricPoint, ...]:
+        return rubric.key_points or derive_key_points(rubric.reference_answers)
+
+    def _rubric_texts(self, rubric: Rubric) -> list[str]:
+        return [
+            rubric.question,
+            *rubric.reference_answers,
+            *(k.text for k in self._points(rubric)),
+            *(m.text for m in rubric.misconceptions),
+        ]
+
+    def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
+        flags: list[str] = []
+        text = answer.strip()
+        if not text or not tokens(text):
+            return _Prepared(rubric, answer, "", ["empty"], [])
+        # Sentences that address the grader are data, not content: drop them, and say so.
+        sentences = re.split(r"(?<=[.!?])\s+|\n+", text)
+        kept = [s for s in sentences if not _INJECTION.search(s)]
+        if len(kept) != len(sentences):
+            flags.append("injection")
+        text = " ".join(s for s in kept if s.strip()).strip()
+        if not text or not tokens(text):
+            return _Prepared(rubric, answer, "", [*flags, "empty"], [])
+        if _DONT_KNOW.match(text) and word_count(text) <= 14:
+            return _Prepared(rubric, answer, "", [*flags, "dont_know"], [])
+        return _Prepared(rubric, answer, text, flags, spans(text))
+
+    def _tokens(self, text: str) -> tuple[list[str], Matrix]:
+        hit = self._token_cache.get(text)
+        if hit is None:
+            vecs = self.embedder.embed_tokens([text])
+            words = self.embedder_tokens(text)
+            hit = (words, vecs[0] if vecs else np.zeros((0, 0), dtype=np.float32))
+            if len(self._token_cache) > 5000:
+                self._token_cache.clear()
+            self._token_cache[text] = hit
+        return hit
+
+    def embedder_tokens(self, text: str) -> list[str]:
+        tok = getattr(getattr(self.embedder, "_model", None), "tokenizer", None)
+        if tok is None:
+            return []
+        return [t.lstrip("#") for t in tok.tokenize(text)][:254]
+
+    def _token_recall(self, reference: str, answer: str) -> float:
+        """BERTScore-style recall of the reference's tokens by the answer's, weighted by rarity."""
+        if self.embedder.embed_tokens(["x"]) is None:
+            return 0.0
+        ref_words, ref_vecs = self._tokens(reference)
+        _, ans_vecs = self._tokens(answer)
+        if len(ref_vecs) == 0 or len(ans_vecs) == 0 or len(ref_words) != len(ref_vecs):
+            return 0.0
+        best = (ref_vecs @ ans_vecs.T).max(axis=1)
+        w = _idf_weights(ref_words)
+        if w.sum() == 0:
+            return float(best.mean())
+        return float((best * w).sum() / w.sum())
+
+    @staticmethod
+    def _lexical_recall(reference: str, answer: str) -> float:
+        ref = {stem(w) for w in content_words(reference)}
+        if not ref:
+            return 0.0
+        ans = {stem(w) for w in content_words(answer)}
+        weights = {s: max(idf(s), 0.3) for s in ref}
+        return sum(weights[s] for s in ref & ans) / sum(weights.values())
+
+    def _score_prepared(self, p: _Prepared) -> ScoreResult:
+        rubric, params = p.rubric, self.params
+        points = self._points(rubric)
+        if not p.spans:
+            return ScoreResult(
+                value=0.0,
+                band=Band.off_topic,
+                key_points=[
+                    KeyPointScore(
+                        id=k.id, text=k.text, weight=k.weight, covered=False, similarity=0.0, evidence=None
+                    )
+                    for k in points
+                ],
+                flags=p.flags,
+                similarity=0.0,
+                coverage=0.0,
+                scorer_version=self.version,
+                rubric_version=rubric.version,
+            )
+        flags = list(p.flags)
+        emb = self.cache.embed
+        a_vec = emb([p.clean])[0]
+        s_vecs = emb(p.spans)
+        q_vec = emb([rubric.question])[0]
+        r_vecs = emb(list(rubric.reference_answers))
+        k_vecs = emb([k.text for k in points])
+
+        ref_sim = float((r_vecs @ a_vec).max())
+        q_sim = float(q_vec @ a_vec)
+        span_sims = k_vecs @ s_vecs.T  # points x spans
+        answer_stems = {stem(w) for w in content_words(p.clean)}
+
+        kp_scores: list[KeyPointScore] = []
+        soft: list[float] = []
+        for i, k in enumerate(points):
+            j = int(span_sims[i].argmax())
+            sim = float(span_sims[i, j])
+            term_hit = any(
+                all(stem(w) in answer_stems for w in content_words(t)) and content_words(t) for t in k.terms
+            )
+            if term_hit:
+                sim = min(1.0, sim + 0.05)
+            kp_scores.append(
+                KeyPointScore(
+                    id=k.id,
+                    text=k.text,
+                    weight=k.weight,
+                    covered=sim >= params.covered_at,
+                    similarity=round(sim, 4),
+                    evidence=p.spans[j],
+                )
+            )
+            soft.append(float(np.clip((sim - params.soft_low) / (params.soft_high - params.soft_low), 0, 1)))
+
+        # Misconceptions: the answer states a listed wrong belief more closely than the point it denies.
+        hits: list[MisconceptionHit] = []
+        if rubric.misconceptions:
+            m_vecs = emb([m.text for m in rubric.misconceptions])
+            m_sims = m_vecs @ s_vecs.T
+            ids = [k.id for k in points]
+            for mi, m in enumerate(rubric.misconceptions):
+                j = int(m_sims[mi].argmax())
+                sim = float(m_sims[mi, j])
+                if m.contradicts in ids:
+                    rival = float(span_sims[ids.index(m.contradicts), j])
+                else:
+                    rival = float(span_sims[:, j].max())
+                if sim >= params.misconception_at and sim > rival + params.misconception_margin:
+                    hits.append(
+                        MisconceptionHit(text=m.text, correction=m.correction, similarity=round(sim, 4),
+                                         evidence=p.spans[j])
+                    )
+                    if m.contradicts in ids:
+                        ci = ids.index(m.contradicts)
+                        soft[ci] = 0.0
+                        kp_scores[ci] = kp_scores[ci].model_copy(update={"covered": False})
+        if hits:
+            flags.append("misconception")
+
+        weights = np.array([k.weight for k in points], dtype=np.float32)
+        coverage = float((np.array(soft) * weights).sum() / weights.sum())
+        token_recall = max(self._token_recall(r, p.clean) for r in rubric.reference_answers)
+        lexical = max(self._lexical_recall(r, p.clean) for r in rubric.reference_answers)
+        components = {
+            "coverage": coverage,
+            "token_recall": token_recall,
+            "reference": ref_sim,
+            "lexical": lexical,
+            "question": q_sim,
+        }
+        raw = sum(params.weights.get(k, 0.0) * v for k, v in components.items())
+        value = self.calibration.apply(raw)
+
+        # Guards, strongest last.
+        relevance = max(ref_sim, float(span_sims.max()))
+        answer_stems_list = [stem(w) for w in content_words(p.clean)]
+        question_stems = {stem(w) for w in content_words(rubric.question)}
+        novelty = (
+            sum(s not in question_stems for s in answer_stems_list) / len(answer_stems_list)
+            if answer_stems_list
+            else 0.0
+        )
+        if hits:
+            value = max(0.0, value - 2.5 * len(hits))
+            value = min(value, 4.0)
+        if word_count(p.clean) < 4:
+            flags.append("too_short")
+        if _is_keyword_list(p.clean):
+            flags.append("keyword_list")
+            value = min(value, 3.5)
+        if q_sim >= params.echo_similarity and novelty < params.echo_novelty:
+            flags.append("echo")
+            value = min(value, 1.5)
+        if relevance < params.relevance_gate:
+            flags.append("off_topic")
+            value = min(value, 1.0)
+        value = round(float(np.clip(value, 0.0, 10.0)), 2)
+        return ScoreResult(
+            value=value,
+            band=self._band(value, flags),
+            key_points=kp_scores,
+            misconceptions=hits,
+            flags=flags,
+            similarity=round(ref_sim, 4),
+            coverage=round(coverage, 4),
+            components={k: round(v, 4) for k, v in {**components, "raw": raw}.items()},
+            scorer_version=self.version,
+            rubric_version=rubric.version,
+        )
+
+    @staticmethod
+    def _band(value: float, flags: list[str]) -> Band:
+        if "off_topic" in flags or "empty" in flags or "dont_know" in flags:
+            return Band.off_topic
+        if value >= 7.0:
+            return Band.strong
+        if value >= 4.5:
+            return Band.acceptable
+        return Band.weak
+
+
+class _MicroBatcher:
+    """Collects requests for a few milliseconds and scores them together in a worker thread."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        self.scorer = scorer
+        self._queue: asyncio.Queue[tuple[Rubric, str, asyncio.Future[ScoreResult]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def submit(self, rubric: Rubric, answer: str) -> ScoreResult:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._task is None or self._task.done():
+            self._loop = loop
+            self._queue = asyncio.Queue()
+            self._task = loop.create_task(self._run())
+        assert self._queue is not None
+        fut: asyncio.Future[ScoreResult] = loop.create_future()
+        await self._queue.put((rubric, answer, fut))
+        return await fut
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        settings = getattr(self.scorer.embedder, "settings", None)
+        window = (getattr(settings, "batch_window_ms", 4.0) or 0) / 1000
+        max_batch = getattr(settings, "max_batch_size", 64)
+        while True:
+            batch = [await queue.get()]
+            if window:
+                await asyncio.sleep(window)
+            while not queue.empty() and len(batch) < max_batch:
+                batch.append(queue.get_nowait())
+            try:
+                results = await asyncio.to_thread(self.scorer.score_many, [(r, a) for r, a, _ in batch])
+            except Exception as exc:  # handed to each waiting request, which raises it
+                for _, _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, _, fut), res in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(res)

@@ -1,0 +1,81 @@
+"""Text helpers for scoring: answer spans, content words, stems and rarity weights."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+from wordfreq import zipf_frequency
+
+__all__ = ["content_words", "idf", "spans", "stem", "tokens", "word_count"]
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'+-]*|\d+(?:\.\d+)?")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|(?<=:)\s+(?=[A-Z])")
+_CLAUSE = re.compile(
+    r",\s+|\s+-\s+|\s+\((?=\w)|\)\s*|\s+(?=(?:and|but|because|so|which|whereas|while|since|so that|then)\s)",
+    re.IGNORECASE,
+)
+_stemmer = snowballstemmer.stemmer("english")
+
+# Words that carry no domain content even when rare in general English.
+_FILLER = {
+    "um", "uh", "like", "basically", "actually", "really", "just", "kind", "sort", "thing", "things",
+    "stuff", "yeah", "ok", "okay", "well", "so", "also", "etc", "eg", "ie", "i", "you", "we", "it",
+}
+
+
+def tokens(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return str(_stemmer.stemWord(word.lower()))
+
+
+@lru_cache(maxsize=65536)
+def idf(word: str) -> float:
+    """Rarity weight from general English word frequency: 0 for 'the', about 1 for rare terms."""
+    z = zipf_frequency(word, "en")
+    return max(0.0, min(1.0, (6.5 - z) / 4.5))
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry meaning (not stop words or fillers)."""
+    return [w for w in tokens(text) if w not in _FILLER and (idf(w) > 0.25 or any(c.isdigit() for c in w))]
+
+
+def _sentences(text: str) -> list[str]:
+    parts = [p.strip(" \t-*•") for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if p and word_count(p) > 0]
+
+
+def spans(text: str, *, max_spans: int = 80) -> list[str]:
+    """Sentences, their clauses, and adjacent-sentence pairs: the units a key point is matched against."""
+    sentences = _sentences(text)
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(s: str) -> None:
+        s = s.strip(" ,;:-")
+        if s and s.lower() not in seen and word_count(s) >= 2:
+            seen.add(s.lower())
+            out.append(s)
+
+    for s in sentences:
+        add(s)
+    for s in sentences:
+        pieces = [p for p in _CLAUSE.split(s) if p and word_count(p) >= 3]
+        if len(pieces) > 1:
+            for p in pieces:
+                add(p)
+    for a, b in zip(sentences, sentences[1:], strict=False):
+        add(f"{a} {b}")
+    if not out and text.strip():
+        out.append(text.strip())
+    return out[:max_spans]
