@@ -26,6 +26,7 @@ class TurnContext(BaseModel):
     score: ScoreResult
     asked_follow_ups: list[str] = Field(default_factory=list)  # follow-up ids already used in the interview
     allow_follow_up: bool = True  # False when the turn already answered a follow-up
+    turn: int = 0  # position of this turn in the interview; varies the rubric provider's phrasing
 
 
 class Coaching(BaseModel):
@@ -54,6 +55,11 @@ class LLMProvider(ABC):
     async def coach(self, ctx: TurnContext) -> Coaching:
         """Feedback and the next follow-up for one turn. Must not raise for provider failures:
         fall back and set `degraded` with the reason."""
+
+    async def judge(self, rubric: Rubric, answer: str, score: ScoreResult) -> ScoreResult:
+        """Optionally blend an LLM grade of each key point into the embedding score (the judge
+        setting). The embedding scorer's gates cap the blend. The default leaves the score as is."""
+        return score
 
     async def stream_feedback(self, ctx: TurnContext) -> AsyncIterator[str]:
         """Feedback as text chunks; the default streams the non-streaming result in one piece."""
