@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 1
+    llm_max_tokens: int = 600  # per completion; also bounds how long a slow model can ramble
     llm_judge: bool = False
     llm_judge_weight: float = 0.5
 

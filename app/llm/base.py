@@ -11,7 +11,7 @@ from app.bank.models import Question
 from app.config import Settings
 from app.scoring.schemas import Rubric, ScoreResult
 
-__all__ = ["Coaching", "LLMProvider", "TurnContext"]
+__all__ = ["Coaching", "LLMProvider", "StreamOutcome", "TurnContext"]
 
 
 class TurnContext(BaseModel):
@@ -43,6 +43,19 @@ class Coaching(BaseModel):
     judge: dict[str, object] | None = None  # LLM judge components, when the judge is on
 
 
+class StreamOutcome(BaseModel):
+    """Filled in by `stream_feedback` as it runs; the caller passes one in and reads it during and after.
+
+    `restarted` turns True just before the provider yields a replacement text (the rubric fallback after
+    a mid-stream failure): a client should discard the chunks shown so far. `coaching` is set at the end,
+    with the full feedback text and the follow-up."""
+
+    degraded: bool = False
+    degraded_reason: str | None = None
+    restarted: bool = False
+    coaching: Coaching | None = None
+
+
 class LLMProvider(ABC):
     """Providers register in the entry-point group `mockinterview.llm`; `rubric` is the default."""
 
@@ -61,9 +74,14 @@ class LLMProvider(ABC):
         setting). The embedding scorer's gates cap the blend. The default leaves the score as is."""
         return score
 
-    async def stream_feedback(self, ctx: TurnContext) -> AsyncIterator[str]:
+    async def stream_feedback(
+        self, ctx: TurnContext, outcome: StreamOutcome | None = None
+    ) -> AsyncIterator[str]:
         """Feedback as text chunks; the default streams the non-streaming result in one piece."""
         result = await self.coach(ctx)
+        if outcome is not None:
+            outcome.degraded, outcome.degraded_reason = result.degraded, result.degraded_reason
+            outcome.coaching = result
         yield result.feedback
 
     def describe(self) -> dict[str, str]:
