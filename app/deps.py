@@ -1,0 +1,71 @@
+"""What routes need, as Annotated aliases; everything comes from app.state, built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth import Owner
+from app.bank.models import Bank
+from app.config import Settings
+from app.llm.base import LLMProvider
+from app.scoring.scorer import Scorer
+
+__all__ = [
+    "BankDep",
+    "EngineDep",
+    "LLMDep",
+    "Owner",
+    "ScorerDep",
+    "SessionDep",
+    "SessionFactoryDep",
+    "SettingsDep",
+]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_bank(request: Request) -> Bank:
+    bank: Bank = request.app.state.bank
+    return bank
+
+
+def get_scorer(request: Request) -> Scorer:
+    scorer: Scorer = request.app.state.scorer
+    return scorer
+
+
+def get_llm(request: Request) -> LLMProvider:
+    llm: LLMProvider = request.app.state.llm
+    return llm
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+def get_session(factory: Annotated[sessionmaker[Session], Depends(get_session_factory)]) -> Iterator[Session]:
+    with factory() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BankDep = Annotated[Bank, Depends(get_bank)]
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+LLMDep = Annotated[LLMProvider, Depends(get_llm)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+SessionDep = Annotated[Session, Depends(get_session)]

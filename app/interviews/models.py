@@ -1,0 +1,76 @@
+"""Interview state lives only in these tables, so any process on the same database can serve any turn."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.base import Base, utcnow
+
+__all__ = ["Interview", "InterviewStatus", "Turn"]
+
+
+class InterviewStatus(StrEnum):
+    in_progress = "in_progress"
+    completed = "completed"
+
+
+class Interview(Base):
+    __tablename__ = "interviews"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default=InterviewStatus.in_progress)
+    config: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    question_ids: Mapped[list[str]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The follow-up the candidate is answering now: a bank id, or None with text for a generated probe.
+    current_follow_up_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    current_follow_up_text: Mapped[str | None] = mapped_column(Text, default=None)
+    owner: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="interview", order_by="Turn.number", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # Optimistic concurrency: every UPDATE checks and bumps `version`, so one answer is applied once.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Turn(Base):
+    """One answered question or follow-up, with everything needed to audit its grade."""
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("interview_id", "number", name="uq_turns_interview_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[str] = mapped_column(String(80))
+    follow_up_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    is_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    asked_text: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    score: Mapped[dict[str, object]] = mapped_column(JSON)
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    follow_up: Mapped[str | None] = mapped_column(Text, default=None)
+    follow_up_asked_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    provider: Mapped[str | None] = mapped_column(String(80), default=None)
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    degraded_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    prompt_version: Mapped[str | None] = mapped_column(String(80), default=None)
+    tokens_in: Mapped[int | None] = mapped_column(Integer, default=None)
+    tokens_out: Mapped[int | None] = mapped_column(Integer, default=None)
+    latency_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    rubric_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Spoken answers (speech capability): the transcript with timings and speaking metrics.
+    transcript: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    speech: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="turns")

@@ -1,0 +1,122 @@
+"""Interview routes and grading-only scoring; each parses, calls one service function, returns a schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.deps import BankDep, LLMDep, Owner, ScorerDep, SessionDep, SessionFactoryDep, SettingsDep
+from app.errors import DomainError
+from app.interviews import service
+from app.interviews.schemas import (
+    AnswerIn,
+    AnswerOut,
+    InterviewCreate,
+    InterviewCreated,
+    InterviewOut,
+    Report,
+    ScoreRequest,
+)
+from app.llm.base import StreamOutcome
+from app.scoring.schemas import ScoreResult
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["interviews"])
+
+_ANSWER_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The graded turn; with `?stream=true` a text/event-stream of `score`, "
+        "`feedback` chunks and `done` (see README)",
+        "content": {"text/event-stream": {}},
+    }
+}
+
+
+@router.post("/interviews", status_code=status.HTTP_201_CREATED)
+def create_interview(
+    body: InterviewCreate, session: SessionDep, bank: BankDep, settings: SettingsDep, owner: Owner
+) -> InterviewCreated:
+    return service.start_interview(session=session, bank=bank, settings=settings, body=body, owner=owner)
+
+
+@router.get("/interviews/{interview_id}")
+def get_interview(interview_id: str, session: SessionDep, bank: BankDep, owner: Owner) -> InterviewOut:
+    interview = service.get_interview(session=session, interview_id=interview_id, owner=owner)
+    return service.interview_out(bank=bank, interview=interview)
+
+
+@router.get("/interviews/{interview_id}/report")
+def get_report(interview_id: str, session: SessionDep, bank: BankDep, owner: Owner) -> Report:
+    return service.report(session=session, bank=bank, interview_id=interview_id, owner=owner)
+
+
+@router.post("/interviews/{interview_id}/answers", response_model=AnswerOut, responses=_ANSWER_RESPONSES)
+async def answer(
+    interview_id: str,
+    body: AnswerIn,
+    session: SessionDep,
+    sessions: SessionFactoryDep,
+    bank: BankDep,
+    settings: SettingsDep,
+    scorer: ScorerDep,
+    llm: LLMDep,
+    owner: Owner,
+    stream: Annotated[bool, Query(description="Server-Sent Events: score, feedback chunks, done")] = False,
+) -> AnswerOut | Response:
+    if not stream:
+        return await service.answer_interview(
+            session=session,
+            bank=bank,
+            settings=settings,
+            scorer=scorer,
+            llm=llm,
+            interview_id=interview_id,
+            text=body.text,
+            owner=owner,
+        )
+    # Validation and scoring happen before the stream opens, so their errors are ordinary JSON errors.
+    pending = await service.prepare_turn(
+        session=session,
+        bank=bank,
+        settings=settings,
+        scorer=scorer,
+        llm=llm,
+        interview_id=interview_id,
+        text=body.text,
+        owner=owner,
+    )
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        yield ServerSentEvent(event="score", data=pending.score.model_dump_json())
+        outcome = StreamOutcome()
+        restarted = False
+        async for chunk in llm.stream_feedback(pending.ctx, outcome):
+            if outcome.restarted and not restarted:  # the provider fell back mid-stream
+                restarted = True
+                yield ServerSentEvent(event="restart", data=json.dumps({"reason": outcome.degraded_reason}))
+            yield ServerSentEvent(event="feedback", data=json.dumps({"text": chunk}))
+        try:
+            coaching = outcome.coaching or await service.coach_turn(llm=llm, pending=pending)
+            with sessions() as own:  # the request's session may be closed by now
+                result = service.finish_turn(session=own, bank=bank, pending=pending, coaching=coaching)
+        except DomainError as exc:
+            yield ServerSentEvent(
+                event="error", data=json.dumps({"error": {"code": exc.code, "message": exc.message}})
+            )
+            return
+        yield ServerSentEvent(event="done", data=result.model_dump_json())
+
+    return EventSourceResponse(events(), ping=15)
+
+
+@router.post("/score", tags=["scoring"])
+async def score(
+    body: ScoreRequest, bank: BankDep, settings: SettingsDep, scorer: ScorerDep, llm: LLMDep, _owner: Owner
+) -> ScoreResult:
+    return await service.grade(bank=bank, settings=settings, scorer=scorer, llm=llm, request=body)

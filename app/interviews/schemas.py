@@ -1,0 +1,150 @@
+"""Request and response bodies of the interview API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.bank.models import Level
+from app.scoring.schemas import Band, ScoreResult
+
+__all__ = [
+    "AnswerIn",
+    "AnswerOut",
+    "InterviewCreate",
+    "InterviewCreated",
+    "InterviewOut",
+    "QuestionBrief",
+    "QuestionReport",
+    "Report",
+    "ScoreRequest",
+    "TopicReport",
+    "TurnOut",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InterviewCreate(_In):
+    topics: list[str] | None = Field(default=None, description="topic slugs; all topics when omitted")
+    level: Level | None = None
+    num_questions: int | None = Field(
+        default=None, ge=1, description="default and maximum come from settings"
+    )
+
+
+class AnswerIn(_In):
+    text: str = Field(min_length=1, description="the answer; longer than max_answer_chars gives 413")
+
+
+class QuestionBrief(BaseModel):
+    id: str
+    text: str
+    topic: str
+    level: Level
+    follow_up_id: str | None = Field(
+        default=None, description="set when this is a follow-up of question `id`"
+    )
+
+
+class InterviewCreated(BaseModel):
+    id: str
+    status: str
+    question: QuestionBrief
+    num_questions: int
+
+
+class AnswerOut(BaseModel):
+    score: ScoreResult
+    feedback: str
+    follow_up: str | None
+    next_question: QuestionBrief | None
+    status: str
+    turn: int
+    degraded: bool = False
+    degraded_reason: str | None = None
+
+
+class TurnOut(BaseModel):
+    number: int
+    question_id: str
+    follow_up_id: str | None
+    is_follow_up: bool
+    question: str
+    answer: str
+    score: ScoreResult
+    feedback: str
+    follow_up: str | None
+    provider: str | None
+    degraded: bool
+    degraded_reason: str | None
+    transcript: dict[str, object] | None = None
+    speech: dict[str, object] | None = None
+    created_at: datetime
+
+
+class InterviewOut(BaseModel):
+    id: str
+    status: str
+    config: dict[str, object]
+    question_ids: list[str]
+    position: int
+    current_question: QuestionBrief | None
+    turns: list[TurnOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class QuestionReport(BaseModel):
+    question_id: str
+    topic: str
+    text: str
+    main: float | None = Field(description="score of the answer to the main question")
+    follow_up: float | None = Field(description="score of the answer to its follow-up, if one was asked")
+    value: float | None = Field(description="the question's result: main and follow-up weighted 2:1")
+    band: Band | None
+
+
+class TopicReport(BaseModel):
+    topic: str
+    title: str
+    questions: int
+    value: float
+    band: Band
+
+
+class Report(BaseModel):
+    id: str
+    status: str
+    answered: int
+    total: int
+    questions: list[QuestionReport]
+    topics: list[TopicReport]
+    overall: float | None
+    band: Band | None
+
+
+class ScoreRequest(_In):
+    """Either a bank question id, or an ad-hoc question with its reference answer(s)."""
+
+    answer: str = Field(min_length=1)
+    question_id: str | None = None
+    question: str | None = Field(default=None, min_length=1)
+    reference_answer: str | list[str] | None = None
+    key_points: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ScoreRequest:
+        if self.question_id is not None:
+            if self.question is not None or self.reference_answer is not None or self.key_points is not None:
+                raise ValueError("give either question_id, or question + reference_answer (+ key_points)")
+            return self
+        if self.question is None or not self.reference_answer:
+            raise ValueError("question_id, or both question and reference_answer, are required")
+        refs = [self.reference_answer] if isinstance(self.reference_answer, str) else self.reference_answer
+        if not all(r.strip() for r in refs):
+            raise ValueError("reference_answer must not be empty")
+        return self

@@ -1,0 +1,489 @@
+"""The interview engine: start, answer (score, coach, maybe follow up, move on), transcript and report.
+
+Every function is keyword-only and takes its collaborators explicitly, so the API, the CLI and the
+tests drive the same code. State is read at the start of a turn and written at the end with an
+optimistic version check, so two processes on one database never apply one answer twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.bank.models import Bank, FollowUp, Level, Question
+from app.config import Settings
+from app.errors import (
+    AnswerTooLarge,
+    Conflict,
+    InterviewFinished,
+    InterviewNotFound,
+    InvalidInput,
+    QuestionNotFound,
+)
+from app.interviews.models import Interview, InterviewStatus, Turn
+from app.interviews.schemas import (
+    AnswerOut,
+    InterviewCreate,
+    InterviewCreated,
+    InterviewOut,
+    QuestionBrief,
+    QuestionReport,
+    Report,
+    ScoreRequest,
+    TopicReport,
+    TurnOut,
+)
+from app.llm.base import Coaching, LLMProvider, TurnContext
+from app.scoring.schemas import Band, Rubric, RubricPoint, ScoreResult
+from app.scoring.scorer import Scorer
+
+__all__ = [
+    "PendingTurn",
+    "answer_interview",
+    "band_for",
+    "coach_turn",
+    "finish_turn",
+    "get_interview",
+    "grade",
+    "interview_out",
+    "prepare_turn",
+    "report",
+    "rubric_for",
+    "start_interview",
+]
+
+log = logging.getLogger(__name__)
+
+_FOLLOW_UP_WEIGHT = 0.5  # a follow-up counts half as much as its main question in the report
+
+
+def band_for(value: float) -> Band:
+    """Bands of aggregated scores, on the same cut-offs as single answers."""
+    if value >= 7.0:
+        return Band.strong
+    if value >= 4.5:
+        return Band.acceptable
+    return Band.weak
+
+
+# -- starting ----------------------------------------------------------------------------------
+
+
+def _pick_questions(
+    *, bank: Bank, topics: Sequence[str] | None, level: Level | None, n: int, rng: random.Random
+) -> list[str]:
+    """A random sample, interleaved across topics so one topic does not fill the interview."""
+    by_topic: dict[str, list[str]] = {}
+    for q in bank.questions.values():
+        if (topics is None or q.topic in topics) and (level is None or q.level == level):
+            by_topic.setdefault(q.topic, []).append(q.id)
+    order = list(by_topic)
+    rng.shuffle(order)
+    for ids in by_topic.values():
+        rng.shuffle(ids)
+    picked: list[str] = []
+    while len(picked) < n and any(by_topic.values()):
+        for topic in order:
+            if by_topic[topic] and len(picked) < n:
+                picked.append(by_topic[topic].pop())
+    return picked
+
+
+def start_interview(
+    *,
+    session: Session,
+    bank: Bank,
+    settings: Settings,
+    body: InterviewCreate,
+    owner: str | None = None,
+    rng: random.Random | None = None,
+) -> InterviewCreated:
+    topics = sorted(set(body.topics)) if body.topics else None
+    if topics is not None:
+        unknown = [t for t in topics if t not in bank.topics]
+        if unknown:
+            raise InvalidInput(
+                f"topics: unknown topic(s) {', '.join(unknown)}; known: {', '.join(sorted(bank.topics))}"
+            )
+    n = body.num_questions or settings.default_num_questions
+    if n > settings.max_num_questions:
+        raise InvalidInput(f"num_questions: at most {settings.max_num_questions}")
+    ids = _pick_questions(bank=bank, topics=topics, level=body.level, n=n, rng=rng or random.SystemRandom())
+    if not ids:
+        raise InvalidInput("topics/level: no question in the bank matches this selection")
+    interview = Interview(
+        id=secrets.token_urlsafe(16),
+        status=InterviewStatus.in_progress,
+        config={"topics": topics, "level": body.level, "num_questions": n},
+        question_ids=ids,
+        position=0,
+        owner=owner,
+    )
+    session.add(interview)
+    session.commit()
+    first = bank.questions[ids[0]]
+    return InterviewCreated(
+        id=interview.id, status=interview.status, question=_brief(first), num_questions=len(ids)
+    )
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def get_interview(*, session: Session, interview_id: str, owner: str | None = None) -> Interview:
+    """The interview, fresh from the database; another owner's interview looks like a missing one."""
+    interview = session.get(Interview, interview_id, populate_existing=True)
+    if interview is None or (interview.owner is not None and owner is not None and interview.owner != owner):
+        raise InterviewNotFound(f"no interview with id {interview_id!r}")
+    return interview
+
+
+def _question(bank: Bank, question_id: str) -> Question:
+    q = bank.get(question_id)
+    if q is None:  # the bank changed under a running interview
+        raise InvalidInput(f"question {question_id!r} of this interview is no longer in the bank")
+    return q
+
+
+def _brief(q: Question, follow_up_id: str | None = None, text: str | None = None) -> QuestionBrief:
+    return QuestionBrief(
+        id=q.id, text=text or q.text, topic=q.topic, level=q.level, follow_up_id=follow_up_id
+    )
+
+
+def _current(bank: Bank, interview: Interview) -> QuestionBrief | None:
+    if interview.status == InterviewStatus.completed:
+        return None
+    q = _question(bank, interview.question_ids[interview.position])
+    if interview.current_follow_up_text is not None:
+        return _brief(q, interview.current_follow_up_id, interview.current_follow_up_text)
+    return _brief(q)
+
+
+def _turn_out(t: Turn) -> TurnOut:
+    return TurnOut(
+        number=t.number,
+        question_id=t.question_id,
+        follow_up_id=t.follow_up_id,
+        is_follow_up=t.is_follow_up,
+        question=t.asked_text,
+        answer=t.answer,
+        score=ScoreResult.model_validate(t.score),
+        feedback=t.feedback,
+        follow_up=t.follow_up,
+        provider=t.provider,
+        degraded=t.degraded,
+        degraded_reason=t.degraded_reason,
+        transcript=t.transcript,
+        speech=t.speech,
+        created_at=t.created_at,
+    )
+
+
+def interview_out(*, bank: Bank, interview: Interview) -> InterviewOut:
+    return InterviewOut(
+        id=interview.id,
+        status=interview.status,
+        config=interview.config,
+        question_ids=list(interview.question_ids),
+        position=interview.position,
+        current_question=_current(bank, interview),
+        turns=[_turn_out(t) for t in interview.turns],
+        created_at=interview.created_at,
+        updated_at=interview.updated_at,
+    )
+
+
+# -- answering ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PendingTurn:
+    """A scored answer not yet written: what `finish_turn` needs, and the context the LLM sees."""
+
+    interview_id: str
+    version: int
+    number: int
+    question: Question
+    follow_up: FollowUp | None
+    is_follow_up: bool
+    ctx: TurnContext
+
+    @property
+    def score(self) -> ScoreResult:
+        return self.ctx.score
+
+
+async def prepare_turn(
+    *,
+    session: Session,
+    bank: Bank,
+    settings: Settings,
+    scorer: Scorer,
+    llm: LLMProvider,
+    interview_id: str,
+    text: str,
+    owner: str | None = None,
+) -> PendingTurn:
+    """Validate and score one answer; the read transaction ends before any slow work starts."""
+    interview = get_interview(session=session, interview_id=interview_id, owner=owner)
+    if interview.status == InterviewStatus.completed:
+        raise InterviewFinished(f"interview {interview_id!r} is completed; start a new one")
+    if len(text) > settings.max_answer_chars:
+        raise AnswerTooLarge(
+            f"text: answer has {len(text)} characters; the limit is {settings.max_answer_chars}"
+        )
+    q = _question(bank, interview.question_ids[interview.position])
+    follow_up: FollowUp | None = None
+    is_follow_up = interview.current_follow_up_text is not None
+    if interview.current_follow_up_id is not None:
+        try:
+            follow_up = q.follow_up(interview.current_follow_up_id)
+        except KeyError:
+            follow_up = None  # the bank dropped it; grade against the parent instead
+    if follow_up is not None:
+        rubric = Rubric.from_follow_up(q, follow_up)
+    else:  # a main question, or a generated probe without a bank rubric of its own
+        rubric = Rubric.from_question(q)
+    asked_text = interview.current_follow_up_text if is_follow_up else q.text
+    asked_follow_ups = [t.follow_up_asked_id for t in interview.turns if t.follow_up_asked_id]
+    version, number = interview.version, len(interview.turns) + 1
+    session.rollback()  # end the read transaction: scoring and the LLM can take seconds
+
+    score = await scorer.score_async(rubric, text)
+    if settings.llm_judge:
+        score = await llm.judge(rubric, text, score)
+    ctx = TurnContext(
+        interview_id=interview_id,
+        question=q,
+        follow_up_id=follow_up.id if follow_up else None,
+        asked_text=asked_text or q.text,
+        rubric=rubric,
+        answer=text,
+        score=score,
+        asked_follow_ups=asked_follow_ups,
+        allow_follow_up=not is_follow_up,
+        turn=number,
+    )
+    return PendingTurn(
+        interview_id=interview_id,
+        version=version,
+        number=number,
+        question=q,
+        follow_up=follow_up,
+        is_follow_up=is_follow_up,
+        ctx=ctx,
+    )
+
+
+async def coach_turn(*, llm: LLMProvider, pending: PendingTurn) -> Coaching:
+    return await llm.coach(pending.ctx)
+
+
+def _chosen_follow_up(pending: PendingTurn, coaching: Coaching) -> tuple[str | None, str | None]:
+    """The follow-up to ask next as (bank id or None, text), or (None, None) to move on."""
+    if pending.is_follow_up:
+        return None, None  # one follow-up per main question
+    q = pending.question
+    if coaching.follow_up_id is not None:
+        try:
+            f = q.follow_up(coaching.follow_up_id)
+        except KeyError:
+            log.warning("provider chose unknown follow-up %r of %s", coaching.follow_up_id, q.id)
+        else:
+            return f.id, coaching.follow_up or f.text
+    if coaching.follow_up:
+        return None, coaching.follow_up
+    return None, None
+
+
+def finish_turn(
+    *,
+    session: Session,
+    bank: Bank,
+    pending: PendingTurn,
+    coaching: Coaching,
+    feedback: str | None = None,
+    transcript: dict[str, object] | None = None,
+    speech: dict[str, object] | None = None,
+) -> AnswerOut:
+    """Write the turn and move the interview on, if nobody else answered this turn meanwhile."""
+    interview = get_interview(session=session, interview_id=pending.interview_id)
+    if interview.version != pending.version:
+        session.rollback()
+        raise Conflict("this turn was already answered by another request; fetch the interview and retry")
+    follow_up_id, follow_up_text = _chosen_follow_up(pending, coaching)
+    feedback_text = coaching.feedback if feedback is None else feedback
+    score = pending.score
+    turn = Turn(
+        number=pending.number,
+        question_id=pending.question.id,
+        follow_up_id=pending.follow_up.id if pending.follow_up else None,
+        is_follow_up=pending.is_follow_up,
+        asked_text=pending.ctx.asked_text,
+        answer=pending.ctx.answer,
+        score=score.model_dump(mode="json"),
+        feedback=feedback_text,
+        follow_up=follow_up_text,
+        follow_up_asked_id=follow_up_id,
+        provider=coaching.provider,
+        degraded=coaching.degraded,
+        degraded_reason=coaching.degraded_reason,
+        prompt_version=coaching.prompt_version,
+        tokens_in=coaching.tokens_in,
+        tokens_out=coaching.tokens_out,
+        latency_ms=coaching.latency_ms,
+        rubric_version=score.rubric_version,
+        transcript=transcript,
+        speech=speech,
+    )
+    interview.turns.append(turn)
+    if follow_up_text is not None:
+        interview.current_follow_up_id, interview.current_follow_up_text = follow_up_id, follow_up_text
+    else:
+        interview.current_follow_up_id = interview.current_follow_up_text = None
+        interview.position += 1
+        if interview.position >= len(interview.question_ids):
+            interview.status = InterviewStatus.completed
+    try:
+        session.commit()
+    except (StaleDataError, IntegrityError) as exc:
+        session.rollback()
+        raise Conflict(
+            "this turn was already answered by another request; fetch the interview and retry"
+        ) from exc
+    return AnswerOut(
+        score=score,
+        feedback=feedback_text,
+        follow_up=follow_up_text,
+        next_question=_current(bank, interview),
+        status=interview.status,
+        turn=turn.number,
+        degraded=coaching.degraded,
+        degraded_reason=coaching.degraded_reason,
+    )
+
+
+async def answer_interview(
+    *,
+    session: Session,
+    bank: Bank,
+    settings: Settings,
+    scorer: Scorer,
+    llm: LLMProvider,
+    interview_id: str,
+    text: str,
+    owner: str | None = None,
+) -> AnswerOut:
+    """One whole turn: score, coach, store, advance."""
+    pending = await prepare_turn(
+        session=session,
+        bank=bank,
+        settings=settings,
+        scorer=scorer,
+        llm=llm,
+        interview_id=interview_id,
+        text=text,
+        owner=owner,
+    )
+    coaching = await coach_turn(llm=llm, pending=pending)
+    return finish_turn(session=session, bank=bank, pending=pending, coaching=coaching)
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+
+def report(*, session: Session, bank: Bank, interview_id: str, owner: str | None = None) -> Report:
+    """Per question (main and follow-up weighted 2:1), per topic (mean of questions) and overall."""
+    interview = get_interview(session=session, interview_id=interview_id, owner=owner)
+    main: dict[str, float] = {}
+    follow: dict[str, float] = {}
+    for t in interview.turns:
+        (follow if t.is_follow_up else main)[t.question_id] = float(t.score["value"])  # type: ignore[arg-type]
+    questions: list[QuestionReport] = []
+    per_topic: dict[str, list[float]] = {}
+    for qid in interview.question_ids:
+        q = bank.get(qid)
+        topic, text = (q.topic, q.text) if q else ("unknown", qid)
+        m, f = main.get(qid), follow.get(qid)
+        value: float | None = None
+        if m is not None:
+            value = m if f is None else (m + _FOLLOW_UP_WEIGHT * f) / (1 + _FOLLOW_UP_WEIGHT)
+            value = round(value, 2)
+            per_topic.setdefault(topic, []).append(value)
+        questions.append(
+            QuestionReport(
+                question_id=qid,
+                topic=topic,
+                text=text,
+                main=m,
+                follow_up=f,
+                value=value,
+                band=band_for(value) if value is not None else None,
+            )
+        )
+    topics = [
+        TopicReport(
+            topic=topic,
+            title=bank.topics.get(topic, topic),
+            questions=len(vals),
+            value=round(sum(vals) / len(vals), 2),
+            band=band_for(sum(vals) / len(vals)),
+        )
+        for topic, vals in sorted(per_topic.items())
+    ]
+    answered = [v.value for v in questions if v.value is not None]
+    overall = round(sum(answered) / len(answered), 2) if answered else None
+    return Report(
+        id=interview.id,
+        status=interview.status,
+        answered=len(answered),
+        total=len(interview.question_ids),
+        questions=questions,
+        topics=topics,
+        overall=overall,
+        band=band_for(overall) if overall is not None else None,
+    )
+
+
+# -- grading only ------------------------------------------------------------------------------
+
+
+def rubric_for(*, bank: Bank, request: ScoreRequest) -> Rubric:
+    """The bank rubric for a question id, or an ad-hoc one; plain key points get weight 1."""
+    if request.question_id is not None:
+        q = bank.get(request.question_id)
+        if q is None:
+            raise QuestionNotFound(f"no question with id {request.question_id!r}")
+        return Rubric.from_question(q)
+    assert request.question is not None and request.reference_answer is not None  # the schema checked
+    refs = (
+        [request.reference_answer] if isinstance(request.reference_answer, str) else request.reference_answer
+    )
+    points = tuple(
+        RubricPoint(id=f"kp{i}", text=text, weight=1.0)
+        for i, text in enumerate(request.key_points or [], 1)
+        if text.strip()
+    )
+    return Rubric(question=request.question, reference_answers=tuple(refs), key_points=points)
+
+
+async def grade(
+    *, bank: Bank, settings: Settings, scorer: Scorer, llm: LLMProvider, request: ScoreRequest
+) -> ScoreResult:
+    if len(request.answer) > settings.max_answer_chars:
+        raise AnswerTooLarge(
+            f"answer: {len(request.answer)} characters; the limit is {settings.max_answer_chars}"
+        )
+    rubric = rubric_for(bank=bank, request=request)
+    score = await scorer.score_async(rubric, request.answer)
+    if settings.llm_judge:
+        score = await llm.judge(rubric, request.answer, score)
+    return score

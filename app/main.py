@@ -1,0 +1,133 @@
+"""The FastAPI app: `create_app(settings)` wires everything in the lifespan; nothing heavy at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.auth import require_api_key
+from app.config import Settings
+from app.errors import ConfigurationError, DomainError
+from app.llm.base import LLMProvider
+from app.scoring.scorer import Scorer
+
+__all__ = ["create_app", "error_body"]
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The one error shape every endpoint answers with."""
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _field(loc: Sequence[int | str]) -> str:
+    # ("body", "text") -> "text"; ("query", "limit") -> "limit"; keep nested paths dotted.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return JSONResponse(error_body("invalid_input", message, fields=fields), status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database error: %s", exc)
+    return JSONResponse(error_body("database_unavailable", "the database is unavailable"), status_code=503)
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+
+
+# The one place lower-level errors become HTTP answers.
+EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Any]] = {
+    DomainError: _domain_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    SQLAlchemyError: _database_error,
+    Exception: _unexpected_error,
+}
+
+
+def _lifespan(settings: Settings, scorer: Scorer | None, llm: LLMProvider | None) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from app.bank.loader import BankError, load_bank
+        from app.db import create_db_engine, create_session_factory, upgrade
+        from app.llm.registry import create_llm_provider
+        from app.scoring.service import build_scorer
+
+        engine = create_db_engine(settings.database_url)
+        upgrade(engine)
+        try:
+            bank = load_bank(settings.bank_dir)
+        except BankError as exc:
+            raise ConfigurationError(f"question bank {settings.bank_dir} does not load:\n{exc}") from exc
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        app.state.bank = bank
+        app.state.scorer = scorer if scorer is not None else build_scorer(settings)
+        app.state.llm = llm if llm is not None else create_llm_provider(settings)
+        log.info(
+            "ready: %d questions, database %s, llm %s", len(bank.questions), engine.dialect.name, settings.llm
+        )
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None, *, scorer: Scorer | None = None, llm: LLMProvider | None = None
+) -> FastAPI:
+    """The app for these settings; pass a built scorer or provider to share one across apps (tests, CLI)."""
+    from app.bank.router import router as bank_router
+    from app.health import router as health_router
+    from app.interviews.router import router as interviews_router
+
+    settings = settings or Settings()
+    app = FastAPI(
+        title="mockinterview",
+        version="0.1.0",
+        summary="Practise deep-learning interviews: questions, graded answers, follow-ups and a report.",
+        lifespan=_lifespan(settings, scorer, llm),
+    )
+    app.state.settings = settings
+    for exc_type, handler in EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(exc_type, handler)
+    app.include_router(health_router)
+    v1 = [Depends(require_api_key)]
+    app.include_router(bank_router, prefix="/v1", dependencies=v1)
+    app.include_router(interviews_router, prefix="/v1", dependencies=v1)
+    return app
