@@ -49,9 +49,9 @@ _OPENERS: dict[str, tuple[str, ...]] = {
     ),
 }
 _COVERED = (
-    'You covered {point}: "{quote}".',
-    '"{quote}": good, that gets at {point}.',
-    'I liked "{quote}", which is the point about {point}.',
+    'You made the point that {point}: "{quote}".',
+    '"{quote}": good, that covers the idea that {point}.',
+    'I liked "{quote}"; it shows you know that {point}.',
 )
 _MISSED_LEAD = ("What was missing:", "You left out:", "To make it complete, also mention:")
 _MISCONCEPTION = (
