@@ -1,0 +1,1 @@
+"""The chat page, the session report page and the report's Markdown/JSON exports."""
