@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
+from support import AppFactory, make_settings, write_bank_file
 
 from app.bank.loader import load_bank
 from app.bank.models import Bank
@@ -24,15 +26,18 @@ from app.main import create_app
 from app.scoring.scorer import Scorer
 from app.scoring.service import build_scorer
 
+__all__ = ["AppFactory", "make_settings", "write_bank_file"]  # older tests import them from here
+
+_THIS = sys.modules[__name__]
+
 PG_DSN = os.environ.get("MOCKINTERVIEW_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PG_TEST_DB = "mockinterview_test"
 
 
-def make_settings(**overrides: Any) -> Settings:
-    """Settings for a test: no .env file, local mode unless the test sets keys."""
-    values: dict[str, Any] = {"api_keys": [], "llm": "rubric", "llm_judge": False}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Another folder's conftest.py also imports as `conftest`; give top-level test modules this one back."""
+    if isinstance(collector, pytest.Module) and collector.path.parent == Path(__file__).parent:
+        sys.modules["conftest"] = _THIS
 
 
 @pytest.fixture(scope="session")
@@ -93,9 +98,6 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url=database_url)
 
 
-AppFactory = Callable[..., TestClient]
-
-
 @pytest.fixture(scope="module")
 def app_factory(scorer: Scorer) -> Iterator[AppFactory]:
     """Start apps (lifespan included) that share the session's scorer; all are stopped at module end."""
@@ -115,23 +117,3 @@ def app_factory(scorer: Scorer) -> Iterator[AppFactory]:
 @pytest.fixture(scope="module")
 def client(app_factory: AppFactory, settings: Settings) -> TestClient:
     return app_factory(settings)
-
-
-def write_bank_file(
-    directory: Path, bank: Bank, *, count: int = 1, edit: Callable[[dict[str, Any]], None] | None = None
-) -> list[str]:
-    """Copy a few real questions into a one-topic YAML file in `directory`; returns their ids."""
-    import yaml
-
-    questions = sorted(bank.questions.values(), key=lambda q: q.id)[:count]
-    data = [q.model_dump(mode="json", exclude_defaults=False) for q in questions]
-    for d in data:
-        d["topic"] = "sample"
-        if edit is not None:
-            edit(d)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "sample.yaml").write_text(
-        yaml.safe_dump({"topic": "sample", "title": "Sample", "questions": data}, sort_keys=False),
-        encoding="utf-8",
-    )
-    return [d["id"] for d in data]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import AppFactory, make_settings
 from fastapi.testclient import TestClient
+from support import AppFactory, make_settings
 
 from app.config import Settings
 

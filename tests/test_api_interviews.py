@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import AppFactory
 from fastapi.testclient import TestClient
+from support import AppFactory
 
 from app.bank.models import Bank, Question
 from app.config import Settings

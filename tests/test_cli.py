@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_settings, write_bank_file
+from support import make_settings, write_bank_file
 from typer.testing import CliRunner
 
 from app import cli
