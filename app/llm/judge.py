@@ -40,7 +40,6 @@ _MIN_QUOTE_CHARS = 4
 class JudgeGrade(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str
     grade: Literal["covered", "partial", "missing"]
     quote: str = ""
 
@@ -48,7 +47,8 @@ class JudgeGrade(BaseModel):
 class JudgeOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key_points: list[JudgeGrade]
+    # Keyed by key point id, so a schema-following server must grade every point exactly once.
+    key_points: dict[str, JudgeGrade]
 
 
 def addresses_grader(answer: str) -> bool:
@@ -73,7 +73,7 @@ def _credit(grade: JudgeGrade, answer_norm: str) -> float:
 def blend(score: ScoreResult, answer: str, output: JudgeOutput, weight: float) -> ScoreResult:
     """A new score: (1 - weight) * embedding + weight * LLM, capped by the embedding scorer's gates."""
     ids = [k.id for k in score.key_points]
-    grades = {g.id: g for g in output.key_points if g.id in ids}
+    grades = {i: g for i, g in output.key_points.items() if i in ids}
     if not grades:
         raise ValueError("the judge graded none of the rubric's key points")
     answer_norm = _norm(answer)

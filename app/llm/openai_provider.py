@@ -76,12 +76,11 @@ def _follow_up_schema(ids: list[str]) -> dict[str, Any]:
 def _judge_schema(ids: list[str]) -> dict[str, Any]:
     grade = _object(
         {
-            "id": {"type": "string", "enum": ids},
             "grade": {"type": "string", "enum": ["covered", "partial", "missing"]},
             "quote": {"type": "string"},
         }
     )
-    return _object({"key_points": {"type": "array", "items": grade}})
+    return _object({"key_points": _object(dict.fromkeys(ids, grade))})
 
 
 @dataclass

@@ -38,9 +38,6 @@ class RenderedPrompt:
     system: str
     user: str
 
-    def messages(self) -> list[dict[str, str]]:
-        return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]
-
 
 class PromptLibrary:
     """Loads every prompt at start (a missing or broken file fails then, not mid-interview)."""
