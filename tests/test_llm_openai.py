@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import make_settings
+from support import make_settings
 
 from app.bank.models import Question
 from app.llm.base import StreamOutcome, TurnContext

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
 from jinja2 import UndefinedError
+from support import make_settings
 
 from app.bank.models import Bank, Question
 from app.errors import ConfigurationError
