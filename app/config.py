@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 __all__ = ["Settings", "PROJECT_ROOT"]
 
@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     stt_model: str = "whisper-1"
     max_audio_bytes: int = 10 * 1024 * 1024
     max_audio_seconds: float = 180.0
+    stt_timeout_s: float = 60.0
+    ffmpeg: str = "ffmpeg"  # executable that decodes uploads
+    audio_tmp_dir: Path | None = None  # where uploads are written for ffmpeg; None = system temp
+    long_pause_s: float = 1.5  # silences longer than this count as long pauses
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Spoken answers: audio decoding, pluggable speech-to-text, topic-aware correction, speaking metrics."""
