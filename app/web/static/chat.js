@@ -42,7 +42,7 @@ async function loadTopics() {
           "div",
           { className: "topic" },
           el("input", { type: "checkbox", id, name: "topics", value: t.topic }),
-          el("label", { htmlFor: id }, t.title, el("span", { className: "count" }, ` ${t.questions}`)),
+          el("label", { htmlFor: id }, t.title, el("span", { className: "count" }, ` (${t.questions})`)),
         );
       }),
     );
@@ -113,8 +113,11 @@ function setupForm() {
     start(body);
   });
   $("surprise").addEventListener("click", () => {
-    // All topics, any level: the engine interleaves topics at random.
-    start({ num_questions: Number.parseInt($("num-questions").defaultValue, 10) || 5 });
+    // All topics, any level, the chosen length: the engine interleaves topics at random.
+    const n = Number.parseInt($("num-questions").value, 10);
+    const max = Number.parseInt($("num-questions").max, 10);
+    const fallback = Number.parseInt($("num-questions").defaultValue, 10) || 5;
+    start({ num_questions: Number.isFinite(n) && n >= 1 && n <= max ? n : fallback });
   });
 }
 

@@ -73,6 +73,7 @@ export function el(tag, props = {}, ...children) {
   for (const [k, v] of Object.entries(props)) {
     if (v === undefined || v === null || v === false) continue;
     if (k === "className") node.className = v;
+    else if (k === "htmlFor") node.htmlFor = v;
     else if (k === "dataset") Object.assign(node.dataset, v);
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else if (k in node && typeof v !== "string") node[k] = v;

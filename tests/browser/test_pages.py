@@ -1,0 +1,244 @@
+"""The chat page and the report page in a real Chromium: typed and spoken answers, report, phone width."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.bank.models import Bank
+
+from .conftest import Console, LiveServer, new_page
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+HOSTILE = '<img src=x onerror="document.title=1"> & <b>bold</b>'
+
+
+def _interview_id(page: Page) -> str:
+    history = page.evaluate("JSON.parse(localStorage.getItem('mockinterview.history'))")
+    return str(history[0]["id"])
+
+
+def _good_answer(server: LiveServer, interview_id: str) -> str:
+    """The bank's reference answer for whatever the interview asks now (main question or follow-up)."""
+    state = httpx.get(f"{server.url}/v1/interviews/{interview_id}").json()
+    current = state["current_question"]
+    bank: Bank = server.app.state.bank
+    question = bank.questions[current["id"]]
+    if current.get("follow_up_id"):
+        return question.follow_up(current["follow_up_id"]).reference_answer
+    if current["text"] != question.text:  # a generated probe: the main reference still answers it best
+        return question.reference_answer
+    return question.reference_answer
+
+
+def _wait_turn(page: Page, before: int) -> None:
+    expect(page.locator(".msg.feedback:not([aria-busy])")).to_have_count(before + 1, timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('#answer').getAttribute('aria-busy') "
+                           "|| document.querySelector('#answer').getAttribute('aria-busy') === 'false'")
+
+
+def _send(page: Page, text: str) -> None:
+    before = page.locator(".msg.feedback:not([aria-busy])").count()
+    page.locator("#answer").fill(text)
+    page.locator("#answer").press("Enter")
+    _wait_turn(page, before)
+
+
+def _no_horizontal_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.evaluate("window.innerWidth")
+    assert width <= viewport, f"the page scrolls sideways: {width}px content in a {viewport}px window"
+
+
+def _run_interview(page: Page, server: LiveServer, shots: Path, prefix: str) -> str:
+    """Answer every question and follow-up; the first answer partly, with hostile markup in it."""
+    interview_id = _interview_id(page)
+    turn = 0
+    while page.locator("#report-link").count() == 0:
+        turn += 1
+        answer = _good_answer(server, interview_id)
+        if turn == 1:
+            first_sentence = re.split(r"(?<=\.)\s", answer)[0]
+            answer = f"{first_sentence}\n{HOSTILE}"
+        _send(page, answer)
+        page.screenshot(path=shots / f"{prefix}-turn{turn}.png", full_page=True)
+        assert turn < 30, "the interview never ended"
+    return interview_id
+
+
+def test_whole_typed_interview(browser: Browser, live_server: LiveServer, artifacts: Path, console: Console) -> None:
+    page = new_page(browser, console, **DESKTOP)
+    page.goto(live_server.url + "/")
+    topics = page.locator("#topic-list input[type=checkbox]")
+    expect(topics.first).to_be_visible()
+    assert topics.count() == len(live_server.app.state.bank.topics)
+    page.screenshot(path=artifacts / "01-setup.png", full_page=True)
+
+    # Keyboard only: tick a topic with Space, choose level and count, start with Enter.
+    regularization = page.get_by_label("Regularization", exact=False).first
+    regularization.press("Space")
+    expect(regularization).to_be_checked()
+    page.get_by_label("Level").select_option("")
+    page.get_by_label("Number of questions").fill("2")
+    page.get_by_role("button", name="Start interview").press("Enter")
+    expect(page.locator(".msg.question")).to_have_count(1)
+    expect(page.locator("#answer")).to_be_focused()
+    expect(page.locator("#progress")).to_have_text("Question 1 of 2")
+    page.screenshot(path=artifacts / "02-first-question.png", full_page=True)
+
+    # Shift+Enter is a new line, not a send.
+    box = page.locator("#answer")
+    box.type("line one")
+    box.press("Shift+Enter")
+    box.type("line two")
+    assert box.input_value() == "line one\nline two"
+    assert page.locator(".msg.candidate").count() == 0
+    box.fill("")
+
+    interview_id = _run_interview(page, live_server, artifacts, "03-typed")
+
+    # The hostile answer is shown as text, escaped, and nothing from it ran or loaded.
+    first = page.locator(".msg.candidate").first
+    expect(first.locator(".answer-text")).to_contain_text(HOSTILE)
+    assert first.locator("img, b").count() == 0
+    assert page.title() != "1"
+    # Scores with covered/missed points; evidence marked inside the candidate's own text.
+    expect(page.locator(".msg.candidate .score-card")).to_have_count(page.locator(".msg.candidate").count())
+    assert page.locator(".msg.candidate mark.ev-hit").count() >= 1
+    assert page.locator(".msg.candidate .kp-covered li").count() >= 1
+    expect(page.locator("#progress")).to_have_text("All 2 questions answered")
+    expect(page.locator("#answer")).to_be_disabled()
+    page.screenshot(path=artifacts / "04-typed-finished.png", full_page=True)
+
+    state = httpx.get(f"{live_server.url}/v1/interviews/{interview_id}").json()
+    assert state["status"] == "completed"
+    assert [t["answer"] for t in state["turns"]][0].endswith(HOSTILE)
+
+    page.locator("#report-link").click()
+    expect(page).to_have_url(re.compile(rf"/interviews/{re.escape(interview_id)}/report$"))
+    expect(page.locator("#topic-chart-svg")).to_be_visible()
+    page.screenshot(path=artifacts / "05-typed-report.png", full_page=True)
+    assert console.errors == []
+
+
+def _api_interview(server: LiveServer, topic: str, *, good: bool) -> str:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        created = client.post("/v1/interviews", json={"topics": [topic], "num_questions": 2}).json()
+        iid = created["id"]
+        while True:
+            text = _good_answer(server, iid) if good else "I think it is about making the model better somehow."
+            done = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
+            if done["status"] == "completed":
+                return str(iid)
+
+
+def test_report_page_chart_progress_and_exports(
+    browser: Browser, live_server: LiveServer, artifacts: Path, console: Console
+) -> None:
+    topic = sorted(live_server.app.state.bank.topics)[0]
+    _api_interview(live_server, topic, good=False)
+    iid = _api_interview(live_server, topic, good=True)
+
+    page = new_page(browser, console, **DESKTOP, accept_downloads=True)
+    page.goto(f"{live_server.url}/interviews/{iid}/report")
+    chart = page.locator("#topic-chart-svg")
+    expect(chart).to_be_visible()
+    expect(chart.locator("rect.bar")).to_have_count(1)
+    assert chart.get_attribute("role") == "img"
+    expect(page.locator("#summary")).to_contain_text("2 of 2")
+    expect(page.locator("#turns > li")).to_have_count(
+        len(httpx.get(f"{live_server.url}/v1/interviews/{iid}").json()["turns"])
+    )
+    expect(page.locator("#strongest li").first).to_be_visible()
+    # Progress: the weak session, then this strong one, on the same topic.
+    expect(page.locator("#progress-list svg.spark")).to_have_count(1)
+    expect(page.locator("#progress-list .trend.up")).to_have_count(1)
+    page.screenshot(path=artifacts / "06-report.png", full_page=True)
+
+    with page.expect_download() as md_download:
+        page.get_by_role("button", name="Export Markdown").click()
+    md = Path(md_download.value.path()).read_text(encoding="utf-8")
+    assert md.startswith(f"# Mock interview report `{iid}`")
+    assert "## Answers" in md and "## Strongest key points" in md
+    with page.expect_download() as json_download:
+        page.get_by_role("button", name="Export JSON").click()
+    data = json.loads(Path(json_download.value.path()).read_text(encoding="utf-8"))
+    assert data["id"] == iid and data["status"] == "completed"
+    assert [p["current"] for p in data["progress"][0]["points"]] == [False, True]
+    assert console.errors == []
+
+
+def test_phone_layout(browser: Browser, live_server: LiveServer, artifacts: Path, console: Console) -> None:
+    page = new_page(browser, console, **PHONE)
+    page.goto(live_server.url + "/")
+    expect(page.locator("#topic-list input").first).to_be_visible()
+    _no_horizontal_scroll(page)
+    page.screenshot(path=artifacts / "07-phone-setup.png", full_page=True)
+
+    page.get_by_label("Number of questions").fill("1")
+    page.get_by_role("button", name="Surprise me").click()
+    expect(page.locator(".msg.question")).to_have_count(1)
+    iid = _run_interview(page, live_server, artifacts, "08-phone")
+    _no_horizontal_scroll(page)
+    send = page.locator("#send").bounding_box()
+    assert send is not None and send["height"] >= 44  # a comfortable touch target
+    page.screenshot(path=artifacts / "09-phone-chat.png", full_page=True)
+
+    page.goto(f"{live_server.url}/interviews/{iid}/report")
+    expect(page.locator("#topic-chart-svg")).to_be_visible()
+    _no_horizontal_scroll(page)
+    page.screenshot(path=artifacts / "10-phone-report.png", full_page=True)
+    assert console.errors == []
+
+
+def test_degraded_notice(browser: Browser, degraded_server: LiveServer, artifacts: Path, console: Console) -> None:
+    page = new_page(browser, console, **DESKTOP)
+    page.goto(degraded_server.url + "/")
+    expect(page.locator("#topic-list input").first).to_be_visible()
+    page.get_by_label("Number of questions").fill("1")
+    page.get_by_role("button", name="Start interview").click()
+    expect(page.locator(".msg.question")).to_have_count(1)
+    _send(page, _good_answer(degraded_server, _interview_id(page)))
+    notice = page.locator(".msg.notice-warn").first
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("offline rubric")
+    page.screenshot(path=artifacts / "11-degraded.png", full_page=True)
+    assert console.errors == []
+
+
+def test_spoken_answer(mic_browser: Browser, live_server: LiveServer, artifacts: Path, console: Console) -> None:
+    if not any(getattr(r, "path", "") == "/v1/transcribe" for r in live_server.app.routes):
+        pytest.skip("POST /v1/transcribe is not in the app yet (speech capability)")
+    page = new_page(mic_browser, console, **DESKTOP)
+    page.goto(live_server.url + "/")
+    expect(page.locator("#topic-list input").first).to_be_visible()
+    page.get_by_label("Number of questions").fill("1")
+    page.get_by_role("button", name="Start interview").click()
+    expect(page.locator(".msg.question")).to_have_count(1)
+
+    record = page.get_by_role("button", name="Record answer")
+    record.click()
+    expect(page.locator("#record")).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(9_000)  # the fake microphone plays the espeak-ng answer
+    page.screenshot(path=artifacts / "12-recording.png", full_page=True)
+    page.get_by_role("button", name="Stop recording").click()
+    expect(page.locator("#record-status")).to_contain_text("Transcribed", timeout=90_000)
+    transcript = page.locator("#answer").input_value()
+    assert re.search(r"drop ?out", transcript, re.IGNORECASE), transcript
+    expect(page.locator("#answer")).to_be_focused()
+    page.screenshot(path=artifacts / "13-transcribed.png", full_page=True)
+
+    before = page.locator(".msg.feedback:not([aria-busy])").count()
+    page.locator("#answer").press("Enter")
+    _wait_turn(page, before)
+    expect(page.locator(".msg.candidate .who").last).to_contain_text("spoken")
+    page.screenshot(path=artifacts / "14-spoken-scored.png", full_page=True)
+    assert console.errors == []
