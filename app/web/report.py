@@ -34,6 +34,7 @@ class TurnDetail(BaseModel):
     number: int
     question_id: str
     topic: str
+    topic_title: str
     is_follow_up: bool
     question: str
     answer: str
@@ -165,6 +166,10 @@ def _progress(
     return [TopicProgress(topic=t.topic, title=t.title, points=series[t.topic]) for t in topics]
 
 
+def _title(bank: Bank, topic: str) -> str:
+    return bank.topics.get(topic, topic)
+
+
 def build_session_report(
     *, session: Session, bank: Bank, interview_id: str, owner: str | None = None
 ) -> SessionReport:
@@ -177,6 +182,7 @@ def build_session_report(
             number=t.number,
             question_id=t.question_id,
             topic=topic_of.get(t.question_id, "unknown"),
+            topic_title=_title(bank, topic_of.get(t.question_id, "unknown")),
             is_follow_up=t.is_follow_up,
             question=t.question,
             answer=t.answer,

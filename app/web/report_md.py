@@ -78,7 +78,7 @@ def render_markdown(report: SessionReport) -> str:
     out += ["## Answers", ""]
     for t in report.turns:
         kind = "Follow-up" if t.is_follow_up else "Question"
-        out += [f"### {t.number}. {kind} ({_inline(t.topic)})", "", f"**{_inline(t.question)}**", ""]
+        out += [f"### {t.number}. {kind} ({_inline(t.topic_title)})", "", f"**{_inline(t.question)}**", ""]
         out += [_quote(t.answer), ""]
         spoken = " · spoken" if t.spoken else ""
         out += [f"Score: **{t.score.value:.1f}/10** ({t.score.band}){spoken}", ""]

@@ -1,4 +1,4 @@
-"""The real app in a uvicorn thread and Debian's Chromium driven by Playwright; screenshots in tests/artifacts."""
+"""The app in a uvicorn thread, Debian's Chromium driven by Playwright; screenshots in tests/artifacts."""
 
 from __future__ import annotations
 
@@ -37,7 +37,12 @@ def _free_port() -> int:
 
 
 def _settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"api_keys": [], "llm": "rubric", "llm_judge": False, "database_url": database_url}
+    values: dict[str, Any] = {
+        "api_keys": [],
+        "llm": "rubric",
+        "llm_judge": False,
+        "database_url": database_url,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -50,7 +55,9 @@ class LiveServer:
 
 def _serve(app: FastAPI) -> Iterator[LiveServer]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

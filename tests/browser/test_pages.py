@@ -17,7 +17,12 @@ from .conftest import Console, LiveServer, new_page
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 375, "height": 812},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 HOSTILE = '<img src=x onerror="document.title=1"> & <b>bold</b>'
 
 
@@ -41,8 +46,10 @@ def _good_answer(server: LiveServer, interview_id: str) -> str:
 
 def _wait_turn(page: Page, before: int) -> None:
     expect(page.locator(".msg.feedback:not([aria-busy])")).to_have_count(before + 1, timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('#answer').getAttribute('aria-busy') "
-                           "|| document.querySelector('#answer').getAttribute('aria-busy') === 'false'")
+    page.wait_for_function(
+        "() => !document.querySelector('#answer').getAttribute('aria-busy') "
+        "|| document.querySelector('#answer').getAttribute('aria-busy') === 'false'"
+    )
 
 
 def _send(page: Page, text: str) -> None:
@@ -74,7 +81,9 @@ def _run_interview(page: Page, server: LiveServer, shots: Path, prefix: str) -> 
     return interview_id
 
 
-def test_whole_typed_interview(browser: Browser, live_server: LiveServer, artifacts: Path, console: Console) -> None:
+def test_whole_typed_interview(
+    browser: Browser, live_server: LiveServer, artifacts: Path, console: Console
+) -> None:
     page = new_page(browser, console, **DESKTOP)
     page.goto(live_server.url + "/")
     topics = page.locator("#topic-list input[type=checkbox]")
@@ -134,7 +143,9 @@ def _api_interview(server: LiveServer, topic: str, *, good: bool) -> str:
         created = client.post("/v1/interviews", json={"topics": [topic], "num_questions": 2}).json()
         iid = created["id"]
         while True:
-            text = _good_answer(server, iid) if good else "I think it is about making the model better somehow."
+            text = (
+                _good_answer(server, iid) if good else "I think it is about making the model better somehow."
+            )
             done = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
             if done["status"] == "completed":
                 return str(iid)
@@ -195,11 +206,14 @@ def test_phone_layout(browser: Browser, live_server: LiveServer, artifacts: Path
     page.goto(f"{live_server.url}/interviews/{iid}/report")
     expect(page.locator("#topic-chart-svg")).to_be_visible()
     _no_horizontal_scroll(page)
+    page.screenshot(path=artifacts / "10-phone-report-top.png")
     page.screenshot(path=artifacts / "10-phone-report.png", full_page=True)
     assert console.errors == []
 
 
-def test_degraded_notice(browser: Browser, degraded_server: LiveServer, artifacts: Path, console: Console) -> None:
+def test_degraded_notice(
+    browser: Browser, degraded_server: LiveServer, artifacts: Path, console: Console
+) -> None:
     page = new_page(browser, console, **DESKTOP)
     page.goto(degraded_server.url + "/")
     expect(page.locator("#topic-list input").first).to_be_visible()
@@ -214,7 +228,9 @@ def test_degraded_notice(browser: Browser, degraded_server: LiveServer, artifact
     assert console.errors == []
 
 
-def test_spoken_answer(mic_browser: Browser, live_server: LiveServer, artifacts: Path, console: Console) -> None:
+def test_spoken_answer(
+    mic_browser: Browser, live_server: LiveServer, artifacts: Path, console: Console
+) -> None:
     if not any(getattr(r, "path", "") == "/v1/transcribe" for r in live_server.app.routes):
         pytest.skip("POST /v1/transcribe is not in the app yet (speech capability)")
     page = new_page(mic_browser, console, **DESKTOP)

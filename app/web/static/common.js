@@ -122,6 +122,7 @@ const FLAG_LABEL = {
   empty: "empty",
   dont_know: "\u201cI don't know\u201d",
   contradiction: "contradicts itself",
+  injection: "contains instructions aimed at the grader, which were ignored",
 };
 
 function escapeRegExp(text) {
@@ -236,14 +237,14 @@ export function scoreCard(score) {
             "li",
             {},
             el("span", { className: "icon", "aria-hidden": "true" }, "!"),
-            m.text,
-            m.correction ? el("span", { className: "correction" }, ` — ${m.correction}`) : null,
+            el("span", {}, m.text, m.correction ? el("span", { className: "correction" }, ` — ${m.correction}`) : null),
           ),
         ),
       ),
     );
   }
-  const flags = (score.flags || []).map((f) => FLAG_LABEL[f] || f);
+  // Misconceptions are listed above; the other flags explain an unusual score.
+  const flags = (score.flags || []).filter((f) => f !== "misconception").map((f) => FLAG_LABEL[f] || f);
   if (flags.length) card.append(el("p", { className: "flags" }, `Note: ${flags.join(", ")}.`));
   return card;
 }

@@ -195,7 +195,7 @@ function turns(report) {
       const item = el(
         "li",
         { className: `turn band-${t.score.band}`, id: `turn-${t.number}` },
-        el("h3", {}, `${t.is_follow_up ? "Follow-up" : "Question"} · ${t.topic}`),
+        el("h3", {}, `${t.is_follow_up ? "Follow-up" : "Question"} · ${t.topic_title}`),
         el("p", { className: "question" }, t.question),
         el("h4", {}, t.spoken ? "Your answer (spoken, transcribed)" : "Your answer"),
         highlightedAnswer(t.answer, evidenceSpans(t.score)),
