@@ -1,0 +1,131 @@
+"""Spoken answers end to end: read the upload, decode, transcribe, correct, measure."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import UploadFile
+from pydantic import BaseModel, Field
+
+from app.bank.models import Bank, Question
+from app.config import Settings
+from app.errors import AudioRejected, QuestionNotFound
+from app.speech.audio import decode_audio
+from app.speech.base import Transcriber
+from app.speech.correction import Correction, Corrector, Glossary
+from app.speech.metrics import SpeechMetrics, speaking_metrics
+
+__all__ = [
+    "SpokenAnswer",
+    "Transcript",
+    "TranscribeOut",
+    "read_upload",
+    "transcribe_answer",
+    "transcribe_upload",
+]
+
+_CHUNK = 256 * 1024
+
+
+class Transcript(BaseModel):
+    raw: str = Field(description="what the speech model heard")
+    corrected: str = Field(
+        description="raw, with misheard technical words pulled to the question's vocabulary"
+    )
+    corrections: list[Correction] = Field(default_factory=list)
+
+
+class SpokenAnswer(BaseModel):
+    """A transcribed answer: both texts and how it was spoken. Score `corrected`."""
+
+    transcript: Transcript
+    speech: SpeechMetrics
+    provider: str
+
+    @property
+    def raw(self) -> str:
+        return self.transcript.raw
+
+    @property
+    def corrected(self) -> str:
+        return self.transcript.corrected
+
+
+class TranscribeOut(SpokenAnswer):
+    question_id: str | None = None
+
+
+async def read_upload(upload: UploadFile | bytes, *, limit: int) -> bytes:
+    """The upload's bytes, reading at most one byte past the limit so a huge file is refused early."""
+    if isinstance(upload, bytes):
+        data = upload
+    else:
+        parts: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = await upload.read(min(_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        data = b"".join(parts)
+    if len(data) > limit:
+        raise AudioRejected(f"the audio file is larger than the limit of {limit} bytes", status_code=413)
+    return data
+
+
+async def transcribe_upload(
+    *,
+    transcriber: Transcriber,
+    upload: UploadFile | bytes,
+    filename: str | None,
+    content_type: str | None,
+    settings: Settings,
+    bank_question: Question | None = None,
+    glossary: Glossary | None = None,
+) -> SpokenAnswer:
+    """Raw and corrected transcript plus speaking metrics; AudioRejected (4xx) for unusable audio."""
+    data = await read_upload(upload, limit=settings.max_audio_bytes)
+    audio = await asyncio.to_thread(
+        decode_audio, data, filename=filename, content_type=content_type, settings=settings
+    )
+    raw = (await transcriber.transcribe(audio)).strip()
+    if not raw:
+        raise AudioRejected("no speech was recognised in the audio")
+    if glossary is not None:
+        corrector = glossary.corrector(bank_question)
+    else:
+        corrector = Corrector.for_question(bank_question)
+    corrected, corrections = corrector.correct(raw)
+    return SpokenAnswer(
+        transcript=Transcript(raw=raw, corrected=corrected, corrections=corrections),
+        speech=speaking_metrics(audio, raw, long_pause_s=settings.long_pause_s),
+        provider=transcriber.name,
+    )
+
+
+async def transcribe_answer(
+    *,
+    transcriber: Transcriber,
+    glossary: Glossary | None,
+    bank: Bank,
+    settings: Settings,
+    upload: UploadFile,
+    question_id: str | None = None,
+) -> TranscribeOut:
+    """POST /v1/transcribe: the transcript for review, corrected toward the question when one is named."""
+    question = None
+    if question_id:
+        question = bank.get(question_id)
+        if question is None:
+            raise QuestionNotFound(f"no question {question_id!r} in the bank")
+    spoken = await transcribe_upload(
+        transcriber=transcriber,
+        upload=upload,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        settings=settings,
+        bank_question=question,
+        glossary=glossary,
+    )
+    return TranscribeOut(**spoken.model_dump(), question_id=question_id)
