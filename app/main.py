@@ -115,6 +115,7 @@ def create_app(
     from app.bank.router import router as bank_router
     from app.health import router as health_router
     from app.interviews.router import router as interviews_router
+    from app.speech.router import router as speech_router
     from app.web.router import router as web_router
     from app.web.router import static_app
 
@@ -132,6 +133,7 @@ def create_app(
     v1 = [Depends(require_api_key)]
     app.include_router(bank_router, prefix="/v1", dependencies=v1)
     app.include_router(interviews_router, prefix="/v1", dependencies=v1)
+    app.include_router(speech_router, prefix="/v1", dependencies=v1)  # POST /v1/transcribe
     app.include_router(web_router)  # the chat and report pages, report exports under /v1
     app.mount("/static", static_app(), name="static")
     return app
