@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from app.config import Settings
+from app.scoring import cli as scoring_cli
 
 if TYPE_CHECKING:
     from app.bank.models import Bank, Level
@@ -392,5 +393,5 @@ def bank_coverage(
 
 
 # -- scorer evaluation -------------------------------------------------------------------------
-# Room for `eval` and `calibrate`: implemented in app/scoring/evaluation.py (issue 4) and
-# registered here, e.g. `app.command("eval")(evaluation.eval_command)`.
+app.command("eval")(scoring_cli.eval_command)
+app.command("calibrate")(scoring_cli.calibrate_command)

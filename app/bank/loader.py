@@ -106,4 +106,9 @@ def coverage(bank: Bank, seed_dir: Path) -> list[tuple[SeedItem, list[str]]]:
 def unknown_sources(bank: Bank, items: Iterable[SeedItem]) -> list[str]:
     """Sources that name no seed item (a typo would otherwise count as coverage of nothing)."""
     known = {i.id for i in items}
-    return [f"question {q.id}: unknown source {s!r}" for q in bank.questions.values() for s in q.sources if s not in known]
+    return [
+        f"question {q.id}: unknown source {s!r}"
+        for q in bank.questions.values()
+        for s in q.sources
+        if s not in known
+    ]

@@ -48,7 +48,7 @@ def _seed_000(name: str, lines: list[str]) -> list[SeedItem]:
 
 
 def _seed_001(name: str, lines: list[str]) -> list[SeedItem]:
-    items = []
+    items: list[SeedItem] = []
     for n, line in enumerate(lines, 1):
         if line.strip() == "Answer:":
             body = next((x.strip() for x in lines[n:] if x.strip()), "")

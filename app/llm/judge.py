@@ -95,7 +95,7 @@ def blend(score: ScoreResult, answer: str, output: JudgeOutput, weight: float) -
         **{f"llm_point:{i}": c for i, c in credits.items()},
     }
     return score.model_copy(
-        update={"value": value, "band": Scorer._band(value, score.flags), "components": components}
+        update={"value": value, "band": Scorer.band_for(value, score.flags), "components": components}
     )
 
 

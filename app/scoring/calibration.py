@@ -1,9 +1,15 @@
-"""A monotone map from the scorer's raw signal to 0-10, fitted on graded examples and stored as JSON."""
+"""How raw signals become a 0-10 score: non-negative signal weights and a monotone map, per mode.
+
+Two modes: `keyed` (a bank rubric with written key points) and `free_form` (only a reference
+answer, key points derived from it). Each holds weights over the scorer's signals and a
+piecewise-linear, non-decreasing map from the weighted sum to 0-10. `mockinterview calibrate`
+refits them and stores a versioned JSON file that the scorer loads at start.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,38 +17,81 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Calibration", "fit_calibration"]
+__all__ = ["SIGNALS", "Calibration", "ModeCalibration", "fit_mode"]
+
+SIGNALS = ("coverage", "token_recall", "reference", "lexical")
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """Piecewise-linear and non-decreasing: raw knots `xs` map to scores `ys`, clamped at the ends."""
-
+class ModeCalibration:
+    weights: dict[str, float]
     xs: tuple[float, ...]
     ys: tuple[float, ...]
-    name: str = "identity"
-    meta: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def identity(cls) -> Calibration:
-        return cls(xs=(0.0, 1.0), ys=(0.0, 10.0), name="identity")
+    def raw(self, signals: Mapping[str, float]) -> float:
+        return float(sum(w * signals.get(k, 0.0) for k, w in self.weights.items()))
 
     def apply(self, raw: float) -> float:
         return float(np.interp(raw, self.xs, self.ys))
 
+
+_DEFAULT_WEIGHTS = {"coverage": 0.5, "token_recall": 0.2, "reference": 0.15, "lexical": 0.15}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    name: str
+    modes: dict[str, ModeCalibration]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def identity(cls) -> Calibration:
+        """Uncalibrated: fixed weights, raw 0-1 mapped linearly onto 0-10."""
+        mode = ModeCalibration(weights=dict(_DEFAULT_WEIGHTS), xs=(0.0, 1.0), ys=(0.0, 10.0))
+        return cls(name="identity", modes={"keyed": mode, "free_form": mode})
+
+    def mode(self, name: str) -> ModeCalibration:
+        return self.modes.get(name) or self.modes["keyed"]
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"name": self.name, "xs": list(self.xs), "ys": list(self.ys), "meta": self.meta}
+        data = {
+            "name": self.name,
+            "modes": {
+                k: {"weights": m.weights, "xs": list(m.xs), "ys": list(m.ys)} for k, m in self.modes.items()
+            },
+            "meta": self.meta,
+        }
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(xs=tuple(data["xs"]), ys=tuple(data["ys"]), name=data["name"], meta=data.get("meta", {}))
+        modes = {
+            k: ModeCalibration(weights=dict(m["weights"]), xs=tuple(m["xs"]), ys=tuple(m["ys"]))
+            for k, m in data["modes"].items()
+        }
+        return cls(name=data["name"], modes=modes, meta=data.get("meta", {}))
 
 
-def fit_calibration(raw: Sequence[float], target: Sequence[float], *, knots: int = 12, name: str = "") -> Calibration:
-    """Isotonic regression of target on raw, smoothed to a few knots so near ties stay ordered."""
+def fit_weights(features: Sequence[Mapping[str, float]], target: Sequence[float]) -> dict[str, float]:
+    """Non-negative least squares: every signal can only raise the score, never lower it."""
+    from scipy.optimize import nnls
+
+    x = np.array([[f.get(k, 0.0) for k in SIGNALS] for f in features], dtype=float)
+    y = np.asarray(target, dtype=float)
+    # Centre so the intercept does not leak into the weights.
+    coef, _ = nnls(x - x.mean(axis=0), y - y.mean())
+    if coef.sum() == 0:
+        coef = np.ones(len(SIGNALS))
+    coef = coef / coef.sum()
+    return {k: round(float(c), 4) for k, c in zip(SIGNALS, coef, strict=True)}
+
+
+def fit_map(
+    raw: Sequence[float], target: Sequence[float], *, knots: int = 12
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Isotonic regression of target (0-10) on raw, reduced to a few strictly rising knots."""
     from sklearn.isotonic import IsotonicRegression
 
     x = np.asarray(raw, dtype=float)
@@ -52,15 +101,28 @@ def fit_calibration(raw: Sequence[float], target: Sequence[float], *, knots: int
     iso = IsotonicRegression(y_min=0.0, y_max=10.0, out_of_bounds="clip").fit(x, y)
     qs = np.unique(np.quantile(x, np.linspace(0, 1, knots)))
     ys = iso.predict(qs)
-    # Strictly increasing, so a better raw signal never maps to a lower score.
-    eps = 1e-3
-    ys = np.maximum.accumulate(ys + eps * np.arange(len(ys)))
-    xs_out = [float(qs[0]) - 0.2, *map(float, qs), float(qs[-1]) + 0.2]
-    ys_out = [0.0, *map(float, ys), 10.0]
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    return Calibration(
-        xs=tuple(xs_out),
-        ys=tuple(min(10.0, v) for v in ys_out),
-        name=name or f"isotonic-{stamp}",
-        meta={"n": len(x), "fitted_at": stamp},
-    )
+    # Strictly increasing so a better raw signal never maps to a lower (or equal) score.
+    ys = np.maximum.accumulate(np.clip(ys, 0, 10) + 0.02 * np.arange(len(ys)))
+    span = float(qs[-1] - qs[0]) or 1.0
+    xs_out = (float(qs[0]) - 0.25 * span, *map(float, qs), float(qs[-1]) + 0.25 * span)
+    ys_out = (0.0, *(min(10.0, float(v)) for v in ys), 10.0)
+    return xs_out, ys_out
+
+
+def fit_mode(
+    features: Sequence[Mapping[str, float]],
+    target: Sequence[float],
+    *,
+    weight_features: Sequence[Mapping[str, float]] | None = None,
+    weight_target: Sequence[float] | None = None,
+) -> ModeCalibration:
+    """Weights from (weight_features, weight_target) if given, else from the calibration rows;
+    the monotone map always from the calibration rows (target on the 0-10 scale)."""
+    weights = fit_weights(weight_features or features, weight_target or target)
+    mode = ModeCalibration(weights=weights, xs=(0.0, 1.0), ys=(0.0, 10.0))
+    xs, ys = fit_map([mode.raw(f) for f in features], target)
+    return ModeCalibration(weights=weights, xs=xs, ys=ys)
+
+
+def stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S")

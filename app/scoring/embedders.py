@@ -28,7 +28,8 @@ Matrix = npt.NDArray[np.float32]
 def _normalise(x: Matrix) -> Matrix:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (x / norms).astype(np.float32)
+    out: Matrix = (x / norms).astype(np.float32)
+    return out
 
 
 class Embedder(ABC):
@@ -52,7 +53,9 @@ class Embedder(ABC):
     def embed(self, texts: list[str]) -> Matrix:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        parts = [self._embed_batch(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        parts = [
+            self._embed_batch(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)
+        ]
         return _normalise(np.vstack(parts).astype(np.float32))
 
     def embed_tokens(self, texts: list[str]) -> list[Matrix] | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,10 +34,13 @@ from app.scoring.text import content_words, idf, spans, stem, tokens, word_count
 __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
 SCORER_VERSION = "mi-scorer-1"
+QUESTION_DEMOTE = 0.2  # weight of reference words that the question itself already contains
 
 _DONT_KNOW = re.compile(
-    r"^\W*(i\s+(really\s+)?(do\s*n[o']?t|dont|have\s+no)\s+(know|idea|remember|recall)|no\s+idea|not\s+sure|"
-    r"idk|pass|skip|no\s+clue|i'?m\s+not\s+sure|dunno|i\s+forgot|nothing)\b",
+    r"(sorry|um+|uh+|hmm+|well|honestly|to be honest|,|\s)*"
+    r"(i\s+(really\s+|honestly\s+)?(do\s*n[o']?t|dont|have\s+no)\s+(know|idea|remember|recall|have a clue)"
+    r"|no\s+idea|not\s+sure|idk|pass|skip|no\s+clue|i'?m\s+not\s+sure|dunno|i\s+forgot|no answer)"
+    r"(\s+(the answer|this( one)?|that|about (this|that)|sorry|at all|what (it|that) (is|means)))*[\s.!?,]*",
     re.IGNORECASE,
 )
 _INJECTION = re.compile(
@@ -47,8 +50,36 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _STOP_SENTENCE = {
-    "is", "are", "was", "were", "be", "the", "a", "an", "it", "this", "that", "to", "of", "by", "because",
-    "which", "when", "so", "and", "but", "if", "can", "will", "does", "do", "has", "have", "in", "on", "for",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "the",
+    "a",
+    "an",
+    "it",
+    "this",
+    "that",
+    "to",
+    "of",
+    "by",
+    "because",
+    "which",
+    "when",
+    "so",
+    "and",
+    "but",
+    "if",
+    "can",
+    "will",
+    "does",
+    "do",
+    "has",
+    "have",
+    "in",
+    "on",
+    "for",
 }
 
 
@@ -64,9 +95,6 @@ class Params:
     misconception_margin: float = 0.03
     echo_similarity: float = 0.80
     echo_novelty: float = 0.30
-    weights: dict[str, float] = field(
-        default_factory=lambda: {"coverage": 0.5, "token_recall": 0.2, "reference": 0.15, "lexical": 0.15}
-    )
 
 
 @dataclass
@@ -120,6 +148,7 @@ class Scorer:
         self.calibration = calibration or Calibration.identity()
         self.params = Params()
         self._token_cache: dict[str, tuple[list[str], Matrix]] = {}
+        self._has_tokens = True
         self._batcher: _MicroBatcher | None = None
 
     # -- public API --------------------------------------------------------------------------
@@ -143,6 +172,9 @@ class Scorer:
         answer_texts = [t for p in prepared if p.spans for t in [p.clean, *p.spans]]
         if answer_texts:
             self.cache.embed(list(dict.fromkeys(answer_texts)))
+            self._ensure_tokens(
+                [t for p in prepared if p.spans for t in [p.clean, *p.rubric.reference_answers]]
+            )
         return [self._score_prepared(p) for p in prepared]
 
     async def score_async(self, rubric: Rubric, answer: str) -> ScoreResult:
@@ -152,7 +184,11 @@ class Scorer:
         return await self._batcher.submit(rubric, answer)
 
     def describe(self) -> dict[str, str]:
-        return {**self.embedder.describe(), "scorer_version": self.version, "calibration": self.calibration.name}
+        return {
+            **self.embedder.describe(),
+            "scorer_version": self.version,
+            "calibration": self.calibration.name,
+        }
 
     # -- internals ---------------------------------------------------------------------------
     def _points(self, rubric: Rubric) -> tuple[RubricPoint, ...]:
@@ -179,44 +215,55 @@ class Scorer:
         text = " ".join(s for s in kept if s.strip()).strip()
         if not text or not tokens(text):
             return _Prepared(rubric, answer, "", [*flags, "empty"], [])
-        if _DONT_KNOW.match(text) and word_count(text) <= 14:
+        if _DONT_KNOW.fullmatch(text):
             return _Prepared(rubric, answer, "", [*flags, "dont_know"], [])
         return _Prepared(rubric, answer, text, flags, spans(text))
 
-    def _tokens(self, text: str) -> tuple[list[str], Matrix]:
-        hit = self._token_cache.get(text)
-        if hit is None:
-            vecs = self.embedder.embed_tokens([text])
-            words = self.embedder_tokens(text)
-            hit = (words, vecs[0] if vecs else np.zeros((0, 0), dtype=np.float32))
-            if len(self._token_cache) > 5000:
-                self._token_cache.clear()
-            self._token_cache[text] = hit
-        return hit
+    def _ensure_tokens(self, texts: Sequence[str]) -> None:
+        """Contextual token vectors for texts not yet seen, in one encode call."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._token_cache]
+        if not todo or not self._has_tokens:
+            return
+        vecs = self.embedder.embed_tokens(todo)
+        if vecs is None:
+            self._has_tokens = False
+            return
+        if len(self._token_cache) + len(todo) > 20000:
+            self._token_cache.clear()
+        for t, v in zip(todo, vecs, strict=True):
+            self._token_cache[t] = (self._wordpieces(t), v)
 
-    def embedder_tokens(self, text: str) -> list[str]:
+    def _wordpieces(self, text: str) -> list[str]:
         tok = getattr(getattr(self.embedder, "_model", None), "tokenizer", None)
         if tok is None:
             return []
-        return [t.lstrip("#") for t in tok.tokenize(text)][:254]
+        return [str(t).lstrip("#") for t in tok.tokenize(text)][:254]
 
-    def _token_recall(self, reference: str, answer: str) -> float:
-        """BERTScore-style recall of the reference's tokens by the answer's, weighted by rarity."""
-        if self.embedder.embed_tokens(["x"]) is None:
+    def _token_recall(self, reference: str, answer: str, question: str = "") -> float:
+        """BERTScore-style recall of the reference's tokens by the answer's, weighted by rarity;
+        words the question already says count little (repeating them shows no knowledge)."""
+        if not self._has_tokens:
             return 0.0
-        ref_words, ref_vecs = self._tokens(reference)
-        _, ans_vecs = self._tokens(answer)
+        self._ensure_tokens([reference, answer])
+        ref_words, ref_vecs = self._token_cache[reference]
+        _, ans_vecs = self._token_cache[answer]
         if len(ref_vecs) == 0 or len(ans_vecs) == 0 or len(ref_words) != len(ref_vecs):
             return 0.0
         best = (ref_vecs @ ans_vecs.T).max(axis=1)
         w = _idf_weights(ref_words)
+        if question:
+            asked = {stem(t) for t in tokens(question)}
+            w = w * np.array(
+                [QUESTION_DEMOTE if stem(t) in asked else 1.0 for t in ref_words], dtype=np.float32
+            )
         if w.sum() == 0:
             return float(best.mean())
         return float((best * w).sum() / w.sum())
 
     @staticmethod
-    def _lexical_recall(reference: str, answer: str) -> float:
-        ref = {stem(w) for w in content_words(reference)}
+    def _lexical_recall(reference: str, answer: str, question: str = "") -> float:
+        asked = {stem(w) for w in content_words(question)}
+        ref = {stem(w) for w in content_words(reference)} - asked
         if not ref:
             return 0.0
         ans = {stem(w) for w in content_words(answer)}
@@ -292,8 +339,12 @@ class Scorer:
                     rival = float(span_sims[:, j].max())
                 if sim >= params.misconception_at and sim > rival + params.misconception_margin:
                     hits.append(
-                        MisconceptionHit(text=m.text, correction=m.correction, similarity=round(sim, 4),
-                                         evidence=p.spans[j])
+                        MisconceptionHit(
+                            text=m.text,
+                            correction=m.correction,
+                            similarity=round(sim, 4),
+                            evidence=p.spans[j],
+                        )
                     )
                     if m.contradicts in ids:
                         ci = ids.index(m.contradicts)
@@ -304,8 +355,8 @@ class Scorer:
 
         weights = np.array([k.weight for k in points], dtype=np.float32)
         coverage = float((np.array(soft) * weights).sum() / weights.sum())
-        token_recall = max(self._token_recall(r, p.clean) for r in rubric.reference_answers)
-        lexical = max(self._lexical_recall(r, p.clean) for r in rubric.reference_answers)
+        token_recall = max(self._token_recall(r, p.clean, rubric.question) for r in rubric.reference_answers)
+        lexical = max(self._lexical_recall(r, p.clean, rubric.question) for r in rubric.reference_answers)
         components = {
             "coverage": coverage,
             "token_recall": token_recall,
@@ -313,8 +364,9 @@ class Scorer:
             "lexical": lexical,
             "question": q_sim,
         }
-        raw = sum(params.weights.get(k, 0.0) * v for k, v in components.items())
-        value = self.calibration.apply(raw)
+        mode = self.calibration.mode("keyed" if rubric.key_points else "free_form")
+        raw = mode.raw(components)
+        value = mode.apply(raw)
 
         # Guards, strongest last.
         relevance = max(ref_sim, float(span_sims.max()))
@@ -330,10 +382,11 @@ class Scorer:
             value = min(value, 4.0)
         if word_count(p.clean) < 4:
             flags.append("too_short")
-        if _is_keyword_list(p.clean):
+        prose_reference = not any(_is_keyword_list(r) for r in rubric.reference_answers)
+        if prose_reference and _is_keyword_list(p.clean):
             flags.append("keyword_list")
             value = min(value, 3.5)
-        if q_sim >= params.echo_similarity and novelty < params.echo_novelty:
+        if q_sim >= params.echo_similarity and novelty < params.echo_novelty and lexical < 0.25:
             flags.append("echo")
             value = min(value, 1.5)
         if relevance < params.relevance_gate:
@@ -342,7 +395,7 @@ class Scorer:
         value = round(float(np.clip(value, 0.0, 10.0)), 2)
         return ScoreResult(
             value=value,
-            band=self._band(value, flags),
+            band=self.band_for(value, flags),
             key_points=kp_scores,
             misconceptions=hits,
             flags=flags,
@@ -354,7 +407,8 @@ class Scorer:
         )
 
     @staticmethod
-    def _band(value: float, flags: list[str]) -> Band:
+    def band_for(value: float, flags: list[str]) -> Band:
+        """The band a value falls in; non-answers are off topic whatever their value."""
         if "off_topic" in flags or "empty" in flags or "dont_know" in flags:
             return Band.off_topic
         if value >= 7.0:

@@ -20,8 +20,31 @@ _stemmer = snowballstemmer.stemmer("english")
 
 # Words that carry no domain content even when rare in general English.
 _FILLER = {
-    "um", "uh", "like", "basically", "actually", "really", "just", "kind", "sort", "thing", "things",
-    "stuff", "yeah", "ok", "okay", "well", "so", "also", "etc", "eg", "ie", "i", "you", "we", "it",
+    "um",
+    "uh",
+    "like",
+    "basically",
+    "actually",
+    "really",
+    "just",
+    "kind",
+    "sort",
+    "thing",
+    "things",
+    "stuff",
+    "yeah",
+    "ok",
+    "okay",
+    "well",
+    "so",
+    "also",
+    "etc",
+    "eg",
+    "ie",
+    "i",
+    "you",
+    "we",
+    "it",
 }
 
 

@@ -1,0 +1,94 @@
+"""`mockinterview eval` and `mockinterview calibrate`: measure and refit the scorer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.config import Settings
+
+__all__ = ["calibrate_command", "eval_command"]
+
+_err = Console(stderr=True)
+
+
+def _progress(total: int, label: str) -> Progress:
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=True,
+    )
+    bar.add_task(label, total=total)
+    return bar
+
+
+def eval_command(
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="CSV with question, reference_answer, answer, score")
+    ] = None,
+    scale_max: Annotated[float, typer.Option(help="the human grades' maximum")] = 5.0,
+    semeval: Annotated[Path | None, typer.Option(help="SemEval-2013 folder")] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N SemEval rows (quick look)")] = None,
+) -> None:
+    """Agreement with human grades: one JSON line on stdout, progress on stderr."""
+    from app.scoring.evaluation import evaluate_csv, evaluate_semeval, read_graded_csv
+    from app.scoring.service import build_scorer
+
+    if (csv_file is None) == (semeval is None):
+        raise typer.BadParameter("give exactly one of --csv FILE or --semeval DIR")
+    settings = Settings()
+    with _err.status("loading the embedding model"):
+        scorer = build_scorer(settings)
+    if csv_file is not None:
+        try:
+            rows = read_graded_csv(csv_file)
+        except (OSError, ValueError, KeyError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        with _progress(len(rows), "scoring") as bar:
+            task = bar.tasks[0].id
+            result = evaluate_csv(scorer, rows, scale_max=scale_max, progress=lambda n: bar.advance(task, n))
+    else:
+        assert semeval is not None
+        total = limit or sum(1 for _ in (semeval / "semeval2013_flat.csv").open(encoding="utf-8")) - 1
+        with _progress(total, "scoring") as bar:
+            task = bar.tasks[0].id
+            result = evaluate_semeval(scorer, semeval, progress=lambda n: bar.advance(task, n), limit=limit)
+    typer.echo(json.dumps(result))
+
+
+def calibrate_command(
+    semeval: Annotated[Path | None, typer.Option(help="SemEval-2013 folder (free-form weights)")] = None,
+    semeval_rows: Annotated[int, typer.Option(help="how many SemEval training answers to use")] = 3000,
+    out: Annotated[Path | None, typer.Option(help="output file (default: settings)")] = None,
+) -> None:
+    """Refit the calibration on the bank's graded sample answers and store it (versioned)."""
+    from app.bank.loader import load_bank
+    from app.scoring.evaluation import calibrate
+    from app.scoring.service import build_scorer
+
+    settings = Settings()
+    target = out or settings.calibration_path
+    with _err.status("loading the embedding model"):
+        scorer = build_scorer(settings)
+    bank = load_bank(settings.bank_dir)
+    n = 2 * sum(len(q.sample_answers) for q in bank.questions.values()) + (semeval_rows if semeval else 0)
+    with _progress(n, "calibrating") as bar:
+        task = bar.tasks[0].id
+        cal = calibrate(
+            scorer,
+            bank,
+            semeval_dir=semeval,
+            semeval_rows=semeval_rows,
+            progress=lambda k: bar.advance(task, k),
+        )
+    cal.save(target)
+    _err.print(f"calibration {cal.name} written to {target}")
+    typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))

@@ -1,0 +1,270 @@
+"""Measure the scorer against human grades: any CSV of graded answers, and SemEval-2013 Task 7."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from app.bank.models import Bank
+from app.scoring.calibration import Calibration, fit_mode, stamp
+from app.scoring.schemas import Rubric, ScoreResult
+from app.scoring.scorer import Scorer
+
+__all__ = [
+    "GradedAnswer",
+    "calibrate",
+    "agreement",
+    "evaluate_csv",
+    "evaluate_semeval",
+    "quadratic_weighted_kappa",
+    "read_graded_csv",
+    "score_free_form",
+]
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class GradedAnswer:
+    question: str
+    reference_answer: str
+    answer: str
+    score: float
+
+
+def read_graded_csv(path: Path) -> list[GradedAnswer]:
+    """Rows with columns question, reference_answer, answer, score (extra columns are ignored)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        need = {"question", "reference_answer", "answer", "score"}
+        missing = need - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+        return [
+            GradedAnswer(r["question"], r["reference_answer"], r["answer"] or "", float(r["score"]))
+            for r in reader
+            if (r.get("score") or "").strip()
+        ]
+
+
+def free_form_rubric(question: str, reference_answers: str | Sequence[str]) -> Rubric:
+    """The rubric POST /v1/score builds when given only a question and reference answer(s)."""
+    refs = (reference_answers,) if isinstance(reference_answers, str) else tuple(reference_answers)
+    return Rubric(question=question, reference_answers=refs)
+
+
+def score_free_form(
+    scorer: Scorer,
+    items: Sequence[tuple[str, str | Sequence[str], str]],
+    *,
+    batch: int = 32,
+    progress: Progress | None = None,
+) -> list[ScoreResult]:
+    """Score (question, reference(s), answer) triples through the same path as POST /v1/score."""
+    out: list[ScoreResult] = []
+    for i in range(0, len(items), batch):
+        chunk = items[i : i + batch]
+        out.extend(scorer.score_many([(free_form_rubric(q, r), a) for q, r, a in chunk]))
+        if progress:
+            progress(len(chunk))
+    return out
+
+
+def quadratic_weighted_kappa(a: Iterable[int], b: Iterable[int], lo: int, hi: int) -> float:
+    x = np.asarray(list(a), dtype=int) - lo
+    y = np.asarray(list(b), dtype=int) - lo
+    n = hi - lo + 1
+    observed = np.zeros((n, n))
+    for i, j in zip(x, y, strict=True):
+        observed[i, j] += 1
+    hist_x, hist_y = observed.sum(axis=1), observed.sum(axis=0)
+    expected = np.outer(hist_x, hist_y) / max(1, observed.sum())
+    weights = (
+        np.array([[(i - j) ** 2 / (n - 1) ** 2 for j in range(n)] for i in range(n)])
+        if n > 1
+        else np.zeros((1, 1))
+    )
+    denom = (weights * expected).sum()
+    return float(1 - (weights * observed).sum() / denom) if denom else 1.0
+
+
+def agreement(predicted: Sequence[float], human: Sequence[float], *, scale_max: float) -> dict[str, Any]:
+    """Pearson and Spearman on the raw 0-10 values (nothing fitted); RMSE and QWK after a
+    least-squares linear map onto the human scale, fitted on these same rows."""
+    p = np.asarray(predicted, dtype=float)
+    h = np.asarray(human, dtype=float)
+    if len(p) < 3 or np.std(p) == 0 or np.std(h) == 0:
+        pearson = spearman = float("nan")
+    else:
+        pearson = float(stats.pearsonr(p, h)[0])
+        spearman = float(stats.spearmanr(p, h)[0])
+    slope, intercept = np.polyfit(p, h, 1) if len(p) >= 2 and np.std(p) > 0 else (0.0, float(h.mean()))
+    mapped = np.clip(slope * p + intercept, 0, scale_max)
+    rmse = float(np.sqrt(np.mean((mapped - h) ** 2)))
+    hi = int(round(scale_max))
+    qwk = quadratic_weighted_kappa(np.rint(mapped).astype(int), np.clip(np.rint(h), 0, hi).astype(int), 0, hi)
+    return {
+        "n": len(p),
+        "pearson": round(pearson, 4),
+        "spearman": round(spearman, 4),
+        "rmse": round(rmse, 4),
+        "qwk": round(qwk, 4),
+    }
+
+
+def evaluate_csv(
+    scorer: Scorer, rows: Sequence[GradedAnswer], *, scale_max: float, progress: Progress | None = None
+) -> dict[str, Any]:
+    start = time.perf_counter()
+    results = score_free_form(
+        scorer, [(r.question, r.reference_answer, r.answer) for r in rows], progress=progress
+    )
+    out = agreement([s.value for s in results], [r.score for r in rows], scale_max=scale_max)
+    out["seconds"] = round(time.perf_counter() - start, 2)
+    out["fit"] = "linear-in-sample"
+    return out
+
+
+# --- SemEval-2013 Task 7 -------------------------------------------------------------------------
+
+_SPLITS = ("test-unseen-answers", "test-unseen-questions", "test-unseen-domains")
+_FEATURES = ("value", "coverage", "token_recall", "reference", "lexical", "question", "misconception")
+
+
+def _features(res: ScoreResult) -> list[float]:
+    c = res.components
+    return [
+        res.value / 10,
+        c.get("coverage", 0.0),
+        c.get("token_recall", 0.0),
+        c.get("reference", 0.0),
+        c.get("lexical", 0.0),
+        c.get("question", 0.0),
+        float(bool(res.misconceptions)),
+    ]
+
+
+def _read_semeval(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def evaluate_semeval(
+    scorer: Scorer, data_dir: Path, *, progress: Progress | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 and weighted-F1 per corpus and test split, 2-way and 3-way.
+
+    The scorer is used as is; only a small logistic-regression decision layer over its
+    outputs (value and components) is fitted, on the training split of each corpus."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rows = _read_semeval(data_dir / "semeval2013_flat.csv")
+    if limit:
+        rows = rows[:limit]
+    start = time.perf_counter()
+    items = [(r["question"], r["reference_answers"].split(" || "), r["student_answer"]) for r in rows]
+    results = score_free_form(scorer, items, progress=progress)
+    report: dict[str, Any] = {"features": list(_FEATURES), "fit": "logistic regression on training split"}
+    for corpus in sorted({r["corpus"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["corpus"] == corpus]
+        train = [i for i in idx if rows[i]["split"] == "training"]
+        if not train:
+            continue
+        for task, col in (("2way", "label_2way"), ("3way", "label_3way")):
+            x_train = np.array([_features(results[i]) for i in train])
+            y_train = [rows[i][col] for i in train]
+            if len(set(y_train)) < 2:
+                continue
+            clf = LogisticRegression(max_iter=2000, class_weight=None).fit(x_train, y_train)
+            for split in _SPLITS:
+                test = [i for i in idx if rows[i]["split"] == split]
+                if not test:
+                    continue
+                y_true = [rows[i][col] for i in test]
+                y_pred = clf.predict(np.array([_features(results[i]) for i in test]))
+                report[f"{corpus}/{split}/{task}"] = {
+                    "n": len(test),
+                    "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+                    "macro_f1": round(float(f1_score(y_true, y_pred, average="macro")), 4),
+                    "weighted_f1": round(float(f1_score(y_true, y_pred, average="weighted")), 4),
+                }
+        # How far the raw 0-10 value alone tracks correctness (no fitting at all).
+        values = [results[i].value for i in idx if rows[i]["split"] != "training"]
+        correct = [float(rows[i]["label_2way"] == "correct") for i in idx if rows[i]["split"] != "training"]
+        if len(values) > 2 and np.std(values) > 0:
+            report[f"{corpus}/test/pearson_value_vs_correct"] = round(
+                float(stats.pearsonr(values, correct)[0]), 4
+            )
+    report["seconds"] = round(time.perf_counter() - start, 2)
+    return report
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+
+def calibrate(
+    scorer: Scorer,
+    bank: Bank,
+    *,
+    semeval_dir: Path | None = None,
+    semeval_rows: int = 3000,
+    progress: Progress | None = None,
+) -> Calibration:
+    """Refit both modes on the bank's graded sample answers.
+
+    keyed: weights and map from the sample answers scored against their full rubrics.
+    free_form: the map from the same answers scored against the reference answer alone; the
+    weights from SemEval's training split when given (human correct/incorrect labels on a
+    different domain, so the weights do not fit our own samples twice), else from the samples."""
+    samples = [(q, s) for q in bank.questions.values() for s in q.sample_answers]
+    targets = [s.score for _, s in samples]
+    keyed = scorer.score_many([(Rubric.from_question(q), s.text) for q, s in samples])
+    if progress:
+        progress(len(samples))
+    free = score_free_form(scorer, [(q.text, q.reference_answer, s.text) for q, s in samples])
+    if progress:
+        progress(len(samples))
+
+    def usable(results: Sequence[ScoreResult]) -> list[int]:
+        return [i for i, r in enumerate(results) if r.components]
+
+    ki, fi = usable(keyed), usable(free)
+    weight_rows: list[dict[str, float]] | None = None
+    weight_target: list[float] | None = None
+    meta: dict[str, Any] = {"bank_samples": len(samples), "scorer_version": scorer.version}
+    if semeval_dir is not None:
+        import random
+
+        rows = [r for r in _read_semeval(semeval_dir / "semeval2013_flat.csv") if r["split"] == "train"]
+        rows = random.Random(13).sample(rows, min(semeval_rows, len(rows)))
+        res = score_free_form(
+            scorer,
+            [(r["question"], r["reference_answers"].split(" || "), r["student_answer"]) for r in rows],
+            progress=progress,
+        )
+        pairs = [
+            (x.components, 10.0 * (r["label_2way"] == "correct"))
+            for r, x in zip(rows, res, strict=True)
+            if x.components
+        ]
+        weight_rows = [dict(c) for c, _ in pairs]
+        weight_target = [t for _, t in pairs]
+        meta["free_form_weights_from"] = f"semeval2013 train, {len(pairs)} answers"
+    modes = {
+        "keyed": fit_mode([keyed[i].components for i in ki], [targets[i] for i in ki]),
+        "free_form": fit_mode(
+            [free[i].components for i in fi],
+            [targets[i] for i in fi],
+            weight_features=weight_rows,
+            weight_target=weight_target,
+        ),
+    }
+    return Calibration(name=f"{scorer.version}-{stamp()}", modes=modes, meta=meta)
