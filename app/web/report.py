@@ -98,7 +98,11 @@ class SessionReport(BaseModel):
 
 def numeric_metrics(speech: dict[str, object]) -> dict[str, float]:
     """Top-level numbers of a speech record (rates, counts, durations); nested detail stays per turn."""
-    return {k: float(v) for k, v in speech.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in speech.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and "threshold" not in k
+    }
 
 
 def _speaking(turns: list[TurnDetail]) -> SpeakingSummary | None:

@@ -28,8 +28,19 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}/10"
 
 
+_METRIC_LABELS = {
+    "duration_s": "Recording length (s)",
+    "speaking_s": "Speaking time (s)",
+    "word_count": "Words",
+    "words_per_minute": "Words per minute",
+    "filler_count": "Filler words",
+    "long_pause_count": "Long pauses",
+    "longest_pause_s": "Longest pause (s)",
+}
+
+
 def _label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+    return _METRIC_LABELS.get(key) or key.removesuffix("_s").replace("_", " ").capitalize()
 
 
 def _point(k: KeyPointLine) -> str:

@@ -231,11 +231,12 @@ def test_degraded_notice(
 def test_spoken_answer(
     mic_browser: Browser, live_server: LiveServer, artifacts: Path, console: Console
 ) -> None:
-    if not any(getattr(r, "path", "") == "/v1/transcribe" for r in live_server.app.routes):
+    if "/v1/transcribe" not in live_server.app.openapi()["paths"]:
         pytest.skip("POST /v1/transcribe is not in the app yet (speech capability)")
     page = new_page(mic_browser, console, **DESKTOP)
     page.goto(live_server.url + "/")
     expect(page.locator("#topic-list input").first).to_be_visible()
+    page.get_by_label("Regularization", exact=False).first.check()
     page.get_by_label("Number of questions").fill("1")
     page.get_by_role("button", name="Start interview").click()
     expect(page.locator(".msg.question")).to_have_count(1)
@@ -243,7 +244,7 @@ def test_spoken_answer(
     record = page.get_by_role("button", name="Record answer")
     record.click()
     expect(page.locator("#record")).to_have_attribute("aria-pressed", "true")
-    page.wait_for_timeout(9_000)  # the fake microphone plays the espeak-ng answer
+    page.wait_for_timeout(11_000)  # the fake microphone plays the espeak-ng answer (about 10 s)
     page.screenshot(path=artifacts / "12-recording.png", full_page=True)
     page.get_by_role("button", name="Stop recording").click()
     expect(page.locator("#record-status")).to_contain_text("Transcribed", timeout=90_000)
@@ -255,6 +256,9 @@ def test_spoken_answer(
     before = page.locator(".msg.feedback:not([aria-busy])").count()
     page.locator("#answer").press("Enter")
     _wait_turn(page, before)
-    expect(page.locator(".msg.candidate .who").last).to_contain_text("spoken")
+    spoken = page.locator(".msg.candidate").last
+    expect(spoken.locator(".who")).to_contain_text("spoken")
+    expect(spoken.locator(".speaking")).to_contain_text("words/min")
+    expect(spoken.locator(".score-card")).to_be_visible()
     page.screenshot(path=artifacts / "14-spoken-scored.png", full_page=True)
     assert console.errors == []

@@ -24,6 +24,7 @@ const state = {
   recorder: null,
   recording: null, // {stream, chunks, started, timer}
   speech: null, // transcription result for the text now in the box
+  questionId: null, // the main question being discussed: transcripts are corrected toward its vocabulary
 };
 
 const TITLES = new Map();
@@ -136,6 +137,7 @@ function addMessage(node) {
 }
 
 function askQuestion(q, isFollowUp) {
+  if (q.id) state.questionId = q.id;
   const meta = isFollowUp
     ? "Follow-up"
     : `${TITLES.get(q.topic) || q.topic} · ${q.level}`;
@@ -199,6 +201,7 @@ async function sendAnswer() {
       { className: "msg candidate" },
       el("p", { className: "who" }, "You", state.speech ? el("span", { className: "meta" }, " · spoken") : null),
       el("p", { className: "answer-text" }, text),
+      state.speech ? speakingLine(state.speech.speech) : null,
     ),
   );
   const spoken = state.speech;
@@ -263,6 +266,28 @@ async function sendAnswer() {
     setBusy(false);
     if (!$("answer").disabled) $("answer").focus();
   }
+}
+
+/** Pace, fillers and pauses of a recorded answer, from /v1/transcribe. */
+function speakingLine(speech) {
+  if (!speech) return null;
+  const parts = [];
+  if (typeof speech.words_per_minute === "number") parts.push(`${Math.round(speech.words_per_minute)} words/min`);
+  if (typeof speech.filler_count === "number") {
+    const which = Object.entries(speech.fillers || {})
+      .map(([w, n]) => `${w} ×${n}`)
+      .join(", ");
+    parts.push(`${speech.filler_count} filler word(s)${which ? ` (${which})` : ""}`);
+  }
+  if (typeof speech.long_pause_count === "number") {
+    const longest =
+      speech.long_pause_count > 0 && typeof speech.longest_pause_s === "number"
+        ? `, longest ${speech.longest_pause_s.toFixed(1)} s`
+        : "";
+    parts.push(`${speech.long_pause_count} long pause(s)${longest}`);
+  }
+  if (!parts.length) return null;
+  return el("p", { className: "speaking" }, el("span", { className: "visually-hidden" }, "Speaking: "), parts.join(" · "));
 }
 
 function showScore(answerMsg, text, score) {
@@ -405,6 +430,7 @@ async function upload(blob) {
   try {
     const form = new FormData();
     form.append("audio", blob, `answer.${extension(blob.type)}`);
+    if (state.questionId) form.append("question_id", state.questionId);
     const data = await (await api("/v1/transcribe", { method: "POST", body: form })).json();
     const transcript = data.transcript || {};
     const text = (transcript.corrected || transcript.raw || data.text || "").trim();

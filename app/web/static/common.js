@@ -249,13 +249,27 @@ export function scoreCard(score) {
   return card;
 }
 
+const METRIC_LABEL = {
+  duration_s: "Recording length (s)",
+  speaking_s: "Speaking time (s)",
+  word_count: "Words",
+  words_per_minute: "Words per minute",
+  filler_count: "Filler words",
+  long_pause_count: "Long pauses",
+  longest_pause_s: "Longest pause (s)",
+};
+
+/** The numeric speaking metrics worth showing (settings such as thresholds are left out). */
 export function speechMetrics(speech) {
   if (!speech) return [];
-  return Object.entries(speech).filter(([, v]) => typeof v === "number" && Number.isFinite(v));
+  return Object.entries(speech).filter(
+    ([k, v]) => typeof v === "number" && Number.isFinite(v) && !k.includes("threshold"),
+  );
 }
 
 export function metricLabel(key) {
-  const s = key.replace(/_/g, " ");
+  if (METRIC_LABEL[key]) return METRIC_LABEL[key];
+  const s = key.replace(/_s$/, " (s)").replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 

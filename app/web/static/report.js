@@ -54,10 +54,13 @@ function topicChart(topics) {
     box.replaceChildren(el("p", { className: "muted" }, "No answers yet."));
     return;
   }
+  // Drawn at the container's own width, so labels keep their real pixel size on a phone.
+  const width = Math.round(Math.max(280, Math.min(640, box.clientWidth || 560)));
+  const narrow = width < 440;
   const row = 34;
-  const left = 150;
-  const width = 560;
-  const plot = width - left - 46;
+  const left = narrow ? 112 : 170;
+  const maxLabel = narrow ? 14 : 24;
+  const plot = width - left - 40;
   const top = 10;
   const height = top + topics.length * row + 28;
   const x = (v) => left + (v / 10) * plot;
@@ -84,7 +87,7 @@ function topicChart(topics) {
   }
   topics.forEach((t, i) => {
     const y = top + i * row;
-    const label = t.title.length > 20 ? `${t.title.slice(0, 19)}…` : t.title;
+    const label = t.title.length > maxLabel ? `${t.title.slice(0, maxLabel - 1)}…` : t.title;
     chart.append(
       svg("text", { x: left - 8, y: y + row / 2 + 4, class: "bar-label", "text-anchor": "end" }, label),
       svg(
@@ -182,7 +185,7 @@ function metricsTable(entries, caption) {
 function speaking(report) {
   if (!report.speaking) return;
   $("speaking-panel").hidden = false;
-  const entries = Object.entries(report.speaking.metrics);
+  const entries = speechMetrics(report.speaking.metrics);
   $("speaking").replaceChildren(
     el("p", {}, `${report.speaking.answers} spoken answer(s). Averages:`),
     entries.length ? metricsTable(entries, "Speaking metrics, mean over spoken answers") : el("p", { className: "muted" }, "No metrics recorded."),
@@ -238,6 +241,7 @@ async function load() {
   try {
     const report = await (await api(`${base}/report.json`)).json();
     rememberInterview({ id: report.id, started: report.created_at, topics: report.topics.map((t) => t.topic) });
+    $("report-body").hidden = false; // visible first: the chart measures its container
     summary(report);
     topicChart(report.topics);
     progress(report.progress);
@@ -245,7 +249,6 @@ async function load() {
     pointList("weakest", report.weakest, "No key point missed. Well done!");
     speaking(report);
     turns(report);
-    $("report-body").hidden = false;
     status.textContent = report.status === "completed" ? "" : "This interview is still in progress.";
   } catch (err) {
     status.textContent = `The report could not be loaded: ${err.message}`;
