@@ -1,20 +1,63 @@
-"""Bearer-key authentication for /v1: off when MOCKINTERVIEW_API_KEYS is empty (the local default)."""
+"""Bearer-key authentication and roles for /v1.
+
+Keys come from two places: MOCKINTERVIEW_API_KEYS (operator keys, admin-equivalent) and the
+api_keys table (created with `mockinterview keys create --role ...`, stored hashed). With neither,
+the service runs in local mode: everything is open and every caller acts as an admin.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 
-__all__ = ["Owner", "key_fingerprint", "require_api_key"]
+__all__ = [
+    "CurrentPrincipal",
+    "KeyLookup",
+    "Owner",
+    "Principal",
+    "Role",
+    "authenticate",
+    "key_fingerprint",
+    "require_api_key",
+    "require_role",
+]
 
-_bearer = HTTPBearer(auto_error=False, description="one of MOCKINTERVIEW_API_KEYS, when set")
+_bearer = HTTPBearer(
+    auto_error=False, description="an API key (MOCKINTERVIEW_API_KEYS or `mockinterview keys`)"
+)
+
+
+class Role(StrEnum):
+    candidate = "candidate"
+    reviewer = "reviewer"
+    admin = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a role and the key fingerprint that owns their interviews (None in local mode)."""
+
+    role: Role
+    fingerprint: str | None
+    local: bool = False
+
+
+class KeyLookup(Protocol):
+    """The database keys, set on app.state.key_lookup by create_app (app/review/keys.py)."""
+
+    def any_active(self) -> bool: ...
+
+    def role_for(self, key: str) -> Role | None: ...
 
 
 def key_fingerprint(key: str) -> str:
@@ -22,22 +65,48 @@ def key_fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def require_api_key(
+def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str | None:
-    """The caller's key fingerprint, None in local mode; 401 for a missing or wrong key."""
+) -> Principal:
+    """The caller; 401 for a missing or wrong key once any key (env or database) exists."""
     settings: Settings = request.app.state.settings
-    if not settings.api_keys:
-        return None
+    lookup: KeyLookup | None = getattr(request.app.state, "key_lookup", None)
+    if not settings.api_keys and (lookup is None or not lookup.any_active()):
+        return Principal(role=Role.admin, fingerprint=None, local=True)
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     given = credentials.credentials.encode()
-    # Compare against every key without stopping early, so timing does not reveal which matched.
+    # Compare against every env key without stopping early, so timing does not reveal which matched.
     matched = [secrets.compare_digest(given, k.get_secret_value().encode()) for k in settings.api_keys]
-    if not any(matched):
+    if any(matched):
+        return Principal(role=Role.admin, fingerprint=key_fingerprint(credentials.credentials))
+    role = lookup.role_for(credentials.credentials) if lookup is not None else None
+    if role is None:
         raise Unauthorized("invalid API key")
-    return key_fingerprint(credentials.credentials)
+    return Principal(role=role, fingerprint=key_fingerprint(credentials.credentials))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_api_key(principal: CurrentPrincipal) -> str | None:
+    """The caller's key fingerprint, None in local mode; any role may pass."""
+    return principal.fingerprint
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets only these roles through (403 for the others)."""
+    allowed = frozenset(roles)
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"this needs the {' or '.join(sorted(allowed))} role; your key is {principal.role}"
+            )
+        return principal
+
+    return check
 
 
 Owner = Annotated[str | None, Depends(require_api_key)]

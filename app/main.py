@@ -83,6 +83,7 @@ def _lifespan(settings: Settings, scorer: Scorer | None, llm: LLMProvider | None
         from app.bank.loader import BankError, load_bank
         from app.db import create_db_engine, create_session_factory, upgrade
         from app.llm.registry import create_llm_provider
+        from app.review.startup import start_review
         from app.scoring.service import build_scorer
 
         engine = create_db_engine(settings.database_url)
@@ -94,7 +95,7 @@ def _lifespan(settings: Settings, scorer: Scorer | None, llm: LLMProvider | None
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
-        app.state.bank = bank
+        app.state.bank = start_review(app, bank)  # seeds rubric versions, DB keys
         app.state.scorer = scorer if scorer is not None else build_scorer(settings)
         app.state.llm = llm if llm is not None else create_llm_provider(settings)
         log.info(
@@ -116,6 +117,9 @@ def create_app(
     from app.health import router as health_router
     from app.interviews.router import router as interviews_router
     from app.speech.router import router as speech_router
+    from app.review.keys import router as keys_router
+    from app.review.router import router as review_router
+    from app.review.web import router as review_page
     from app.web.router import router as web_router
     from app.web.router import static_app
 
@@ -134,6 +138,9 @@ def create_app(
     app.include_router(bank_router, prefix="/v1", dependencies=v1)
     app.include_router(interviews_router, prefix="/v1", dependencies=v1)
     app.include_router(speech_router, prefix="/v1", dependencies=v1)  # POST /v1/transcribe
+    app.include_router(review_router, prefix="/v1")  # reviewer/admin roles, checked by the router
+    app.include_router(keys_router, prefix="/v1")  # admin role
+    app.include_router(review_page)  # the /review page and its assets
     app.include_router(web_router)  # the chat and report pages, report exports under /v1
     app.mount("/static", static_app(), name="static")
     return app

@@ -41,6 +41,7 @@ from app.interviews.schemas import (
     TurnOut,
 )
 from app.llm.base import Coaching, LLMProvider, TurnContext
+from app.review.service import current_question
 from app.scoring.schemas import Band, Rubric, RubricPoint, ScoreResult
 from app.scoring.scorer import Scorer
 
@@ -240,7 +241,9 @@ async def prepare_turn(
         raise AnswerTooLarge(
             f"text: answer has {len(text)} characters; the limit is {settings.max_answer_chars}"
         )
-    q = _question(bank, interview.question_ids[interview.position])
+    qid = _question(bank, interview.question_ids[interview.position]).id
+    # Grade with the published rubric version (issue 8): reviewers may have edited it since start.
+    q, rubric_version = current_question(session=session, question_id=qid, bank=bank)
     follow_up: FollowUp | None = None
     is_follow_up = interview.current_follow_up_text is not None
     if interview.current_follow_up_id is not None:
@@ -249,9 +252,9 @@ async def prepare_turn(
         except KeyError:
             follow_up = None  # the bank dropped it; grade against the parent instead
     if follow_up is not None:
-        rubric = Rubric.from_follow_up(q, follow_up)
+        rubric = Rubric.from_follow_up(q, follow_up, version=rubric_version)
     else:  # a main question, or a generated probe without a bank rubric of its own
-        rubric = Rubric.from_question(q)
+        rubric = Rubric.from_question(q, version=rubric_version)
     asked_text = interview.current_follow_up_text if is_follow_up else q.text
     asked_follow_ups = [t.follow_up_asked_id for t in interview.turns if t.follow_up_asked_id]
     version, number = interview.version, len(interview.turns) + 1

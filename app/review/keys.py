@@ -1,0 +1,120 @@
+"""API keys in the database: create (the secret is shown once), list without secrets, revoke.
+
+Keys are 256-bit random tokens, so a plain SHA-256 is enough to store them: there is nothing to
+brute-force, and lookup by digest needs no per-key comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth import Role, require_role
+from app.db.base import utcnow
+from app.deps import SessionDep
+from app.errors import NotFound
+from app.review.models import ApiKey
+
+__all__ = ["DbKeys", "KeyCreate", "KeyCreated", "KeyOut", "create_key", "list_keys", "revoke_key", "router"]
+
+_PREFIX = "mik_"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyOut(BaseModel):
+    id: int
+    prefix: str
+    role: Role
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="the secret; shown only in this response")
+
+
+class KeyCreate(BaseModel):
+    role: Role
+    label: str = Field(default="", max_length=200)
+
+
+def _out(row: ApiKey) -> KeyOut:
+    return KeyOut(
+        id=row.id,
+        prefix=row.prefix,
+        role=Role(row.role),
+        label=row.label,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def create_key(*, session: Session, role: Role, label: str = "") -> KeyCreated:
+    secret = _PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(key_hash=_digest(secret), prefix=secret[:10], role=role.value, label=label)
+    session.add(row)
+    session.commit()
+    return KeyCreated(**_out(row).model_dump(), key=secret)
+
+
+def list_keys(*, session: Session, include_revoked: bool = True) -> list[KeyOut]:
+    stmt = select(ApiKey).order_by(ApiKey.id)
+    if not include_revoked:
+        stmt = stmt.where(ApiKey.revoked_at.is_(None))
+    return [_out(r) for r in session.scalars(stmt)]
+
+
+def revoke_key(*, session: Session, key_id: int) -> KeyOut:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"no API key with id {key_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.commit()
+    return _out(row)
+
+
+class DbKeys:
+    """The KeyLookup app/auth.py consults; reads the table on every call so revocation is immediate."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def any_active(self) -> bool:
+        with self._sessions() as session:
+            return session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
+
+    def role_for(self, key: str) -> Role | None:
+        with self._sessions() as session:
+            role = session.scalar(
+                select(ApiKey.role).where(ApiKey.key_hash == _digest(key), ApiKey.revoked_at.is_(None))
+            )
+        return Role(role) if role is not None else None
+
+
+router = APIRouter(prefix="/keys", tags=["keys"], dependencies=[Depends(require_role(Role.admin))])
+
+
+@router.get("")
+def get_keys(session: SessionDep) -> list[KeyOut]:
+    return list_keys(session=session)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def post_key(body: KeyCreate, session: SessionDep) -> KeyCreated:
+    return create_key(session=session, role=body.role, label=body.label)
+
+
+@router.delete("/{key_id}")
+def delete_key(key_id: int, session: SessionDep) -> KeyOut:
+    return revoke_key(session=session, key_id=key_id)

@@ -1,0 +1,71 @@
+"""Tables for reviewers: API keys with roles, versioned rubrics and human grades (migration 0002)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, utcnow
+
+__all__ = ["ApiKey", "HumanGrade", "RubricStatus", "RubricVersion"]
+
+
+class ApiKey(Base):
+    """A bearer key: only its SHA-256 is stored; `prefix` lets people tell keys apart in a list."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RubricStatus:
+    draft = "draft"
+    published = "published"
+    superseded = "superseded"
+
+
+class RubricVersion(Base):
+    """One version of one question's rubric: the whole bank question as JSON.
+
+    At most one draft per question; the published row with the highest version is current.
+    """
+
+    __tablename__ = "rubric_versions"
+    __table_args__ = (UniqueConstraint("question_id", "version", name="uq_rubric_versions_question_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question_id: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    content: Mapped[dict[str, object]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(64), default=None)
+    based_on: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Agreement with the gold set when this version was published: this question's and the whole set's.
+    agreement: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class HumanGrade(Base):
+    """A reviewer's 0-10 grade of a stored answer, copied so the gold set outlives its interview."""
+
+    __tablename__ = "human_grades"
+    __table_args__ = (UniqueConstraint("turn_id", "grader", name="uq_human_grades_turn_grader"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id", ondelete="SET NULL"), default=None)
+    question_id: Mapped[str] = mapped_column(String(80), index=True)
+    answer: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    grader: Mapped[str] = mapped_column(String(64), default="local")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
