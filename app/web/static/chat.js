@@ -452,7 +452,9 @@ async function upload(blob) {
 
 // ---- start -------------------------------------------------------------------------------------
 
-setupKeyForm();
+setupKeyForm(() => {
+  if (!state.id) loadTopics().then(showHistory);
+});
 setupForm();
 setupAnswerForm();
 loadTopics().then(showHistory);

@@ -292,7 +292,7 @@ export function recentInterviews() {
 }
 
 /** The API-key box in the footer of every page. */
-export function setupKeyForm() {
+export function setupKeyForm(onSave = () => {}) {
   const form = document.getElementById("key-form");
   if (!form) return;
   const input = document.getElementById("api-key");
@@ -308,5 +308,6 @@ export function setupKeyForm() {
     if (input.value.trim()) store.setItem(KEY_STORE, input.value.trim());
     else store.removeItem(KEY_STORE);
     status.textContent = input.value.trim() ? "Saved." : "Removed.";
+    onSave();
   });
 }

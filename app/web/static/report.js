@@ -238,6 +238,8 @@ async function download(kind) {
 
 async function load() {
   const status = $("report-status");
+  status.classList.remove("error");
+  status.textContent = "Loading the report…";
   try {
     const report = await (await api(`${base}/report.json`)).json();
     rememberInterview({ id: report.id, started: report.created_at, topics: report.topics.map((t) => t.topic) });
@@ -258,7 +260,7 @@ async function load() {
   }
 }
 
-setupKeyForm();
+setupKeyForm(() => load());
 $("export-md").addEventListener("click", () => download("md"));
 $("export-json").addEventListener("click", () => download("json"));
 load();
