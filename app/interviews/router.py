@@ -6,12 +6,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.datastructures import UploadFile
 
 from app.deps import BankDep, LLMDep, Owner, ScorerDep, SessionDep, SessionFactoryDep, SettingsDep
-from app.errors import DomainError
+from app.errors import DomainError, InterviewFinished
 from app.interviews import service
 from app.interviews.schemas import (
     AnswerIn,
@@ -24,6 +25,8 @@ from app.interviews.schemas import (
 )
 from app.llm.base import StreamOutcome
 from app.scoring.schemas import ScoreResult
+from app.speech.deps import GlossaryDep, TranscriberDep, answer_body_openapi, json_or_audio
+from app.speech.service import SpokenAnswer, transcribe_upload
 
 __all__ = ["router"]
 
@@ -56,10 +59,20 @@ def get_report(interview_id: str, session: SessionDep, bank: BankDep, owner: Own
     return service.report(session=session, bank=bank, interview_id=interview_id, owner=owner)
 
 
-@router.post("/interviews/{interview_id}/answers", response_model=AnswerOut, responses=_ANSWER_RESPONSES)
+async def _answer_body(request: Request) -> AnswerIn | UploadFile:
+    """A typed answer as JSON, or a spoken one as multipart/form-data with an `audio` file."""
+    return await json_or_audio(request, AnswerIn)
+
+
+@router.post(
+    "/interviews/{interview_id}/answers",
+    response_model=AnswerOut,
+    responses=_ANSWER_RESPONSES,
+    openapi_extra=answer_body_openapi(AnswerIn),
+)
 async def answer(
     interview_id: str,
-    body: AnswerIn,
+    body: Annotated[AnswerIn | UploadFile, Depends(_answer_body)],
     session: SessionDep,
     sessions: SessionFactoryDep,
     bank: BankDep,
@@ -67,8 +80,43 @@ async def answer(
     scorer: ScorerDep,
     llm: LLMDep,
     owner: Owner,
+    transcriber: TranscriberDep,
+    glossary: GlossaryDep,
     stream: Annotated[bool, Query(description="Server-Sent Events: score, feedback chunks, done")] = False,
 ) -> AnswerOut | Response:
+    spoken: SpokenAnswer | None = None
+    if isinstance(body, UploadFile):  # a spoken answer: transcribe, correct, then grade the corrected text
+        interview = service.get_interview(session=session, interview_id=interview_id, owner=owner)
+        if interview.status == "completed":
+            raise InterviewFinished(f"interview {interview_id!r} is completed; start a new one")
+        spoken = await transcribe_upload(
+            transcriber=transcriber,
+            upload=body,
+            filename=body.filename,
+            content_type=body.content_type,
+            settings=settings,
+            bank_question=bank.get(interview.question_ids[interview.position]),
+            glossary=glossary,
+        )
+    text = body.text if isinstance(body, AnswerIn) else spoken.corrected if spoken else ""
+    transcript = spoken.transcript.model_dump(mode="json") if spoken else None
+    speech = spoken.speech.model_dump(mode="json") if spoken else None
+    heard = {"transcript": transcript, "speech": speech}
+    if not stream and spoken is not None:
+        pending = await service.prepare_turn(
+            session=session, bank=bank, settings=settings, scorer=scorer, llm=llm,
+            interview_id=interview_id, text=text, owner=owner,
+        )  # fmt: skip
+        coaching = await service.coach_turn(llm=llm, pending=pending)
+        result = service.finish_turn(
+            session=session,
+            bank=bank,
+            pending=pending,
+            coaching=coaching,
+            transcript=transcript,
+            speech=speech,
+        )
+        return result.model_copy(update=heard)
     if not stream:
         return await service.answer_interview(
             session=session,
@@ -77,7 +125,7 @@ async def answer(
             scorer=scorer,
             llm=llm,
             interview_id=interview_id,
-            text=body.text,
+            text=text,
             owner=owner,
         )
     # Validation and scoring happen before the stream opens, so their errors are ordinary JSON errors.
@@ -88,7 +136,7 @@ async def answer(
         scorer=scorer,
         llm=llm,
         interview_id=interview_id,
-        text=body.text,
+        text=text,
         owner=owner,
     )
 
@@ -104,7 +152,14 @@ async def answer(
         try:
             coaching = outcome.coaching or await service.coach_turn(llm=llm, pending=pending)
             with sessions() as own:  # the request's session may be closed by now
-                result = service.finish_turn(session=own, bank=bank, pending=pending, coaching=coaching)
+                result = service.finish_turn(
+                    session=own,
+                    bank=bank,
+                    pending=pending,
+                    coaching=coaching,
+                    transcript=transcript,
+                    speech=speech,
+                ).model_copy(update=heard)
         except DomainError as exc:
             yield ServerSentEvent(
                 event="error", data=json.dumps({"error": {"code": exc.code, "message": exc.message}})

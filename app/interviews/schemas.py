@@ -66,6 +66,8 @@ class AnswerOut(BaseModel):
     turn: int
     degraded: bool = False
     degraded_reason: str | None = None
+    transcript: dict[str, object] | None = None  # spoken answers: raw and corrected text
+    speech: dict[str, object] | None = None  # spoken answers: speaking metrics
 
 
 class TurnOut(BaseModel):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import UploadFile
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 
 from app.bank.models import Bank, Question
 from app.config import Settings
