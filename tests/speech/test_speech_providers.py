@@ -1,0 +1,134 @@
+"""The transcriber registry, the offline Moonshine model, and the OpenAI-compatible provider against a
+real HTTP server on 127.0.0.1 that answers /v1/audio/transcriptions with our own Moonshine model."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, File, Form, HTTPException, UploadFile
+
+from app.errors import ConfigurationError, ProviderUnavailable
+from app.speech.audio import Audio, decode_audio
+from app.speech.base import Transcriber, available_transcribers, create_transcriber
+from app.speech.evaluation import word_error_rate
+from app.speech.moonshine import MoonshineTranscriber
+from app.speech.openai_stt import OpenAITranscriber
+from tests.speech.conftest import SENTENCE
+from tests.support import make_settings
+
+pytestmark = pytest.mark.speech
+
+
+@pytest.fixture(scope="module")
+def sentence_audio(sentence_wav: Path) -> Audio:
+    return decode_audio(sentence_wav.read_bytes(), filename="a.wav", content_type="audio/wav",
+                        settings=make_settings())  # fmt: skip
+
+
+def _transcription_app(moonshine: Transcriber, seen: list[dict[str, str]]) -> FastAPI:
+    """A small OpenAI-compatible transcription server (the shape faster-whisper-server offers)."""
+    app = FastAPI()
+
+    @app.post("/v1/audio/transcriptions")
+    async def transcriptions(
+        file: Annotated[UploadFile, File()],
+        model: Annotated[str, Form()],
+        response_format: Annotated[str, Form()] = "json",
+    ) -> dict[str, str]:
+        seen.append({"model": model, "filename": file.filename or "", "format": response_format})
+        if model == "broken":
+            raise HTTPException(status_code=500, detail="model crashed")
+        data = await file.read()
+        audio = decode_audio(data, filename=file.filename, content_type=file.content_type,
+                             settings=make_settings())  # fmt: skip
+        return {"text": await moonshine.transcribe(audio)}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def stt_server(moonshine: Transcriber) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    seen: list[dict[str, str]] = []
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(_transcription_app(moonshine, seen), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "transcription server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/v1", seen
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_registry_lists_the_built_ins() -> None:
+    assert {"moonshine", "openai"} <= set(available_transcribers())
+
+
+def test_unknown_provider_fails_at_start_naming_the_installed_ones() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_transcriber(make_settings(stt="whisperx"))
+    assert "whisperx" in info.value.message
+    assert "moonshine" in info.value.message and "openai" in info.value.message
+
+
+def test_openai_provider_without_key_or_url_fails_at_start() -> None:
+    with pytest.raises(ConfigurationError, match="STT_API_KEY"):
+        create_transcriber(make_settings(stt="openai", stt_base_url=None, stt_api_key=None))
+
+
+def test_moonshine_is_the_default_and_hears_the_sentence(
+    moonshine: Transcriber, sentence_audio: Audio
+) -> None:
+    assert make_settings().stt == "moonshine"
+    assert isinstance(moonshine, MoonshineTranscriber)
+    text = asyncio.run(moonshine.transcribe(sentence_audio))
+    # Raw tiny-en output, before correction: "Drop out randomly switches off unit storing training,
+    # which reduces overfeeding."
+    assert "randomly switches off" in text.lower(), text
+    assert word_error_rate(SENTENCE, text) <= 0.6, text
+
+
+def test_openai_provider_round_trip(
+    stt_server: tuple[str, list[dict[str, str]]], moonshine: Transcriber, sentence_audio: Audio
+) -> None:
+    base_url, seen = stt_server
+    transcriber = create_transcriber(make_settings(stt="openai", stt_base_url=base_url, stt_model="tiny-en"))
+    assert isinstance(transcriber, OpenAITranscriber)
+    remote = asyncio.run(transcriber.transcribe(sentence_audio))
+    local = asyncio.run(moonshine.transcribe(sentence_audio))
+    # The audio crossed the wire as 16-bit WAV; the same model hears the same words.
+    assert word_error_rate(local, remote) <= 0.1
+    assert seen[-1] == {"model": "tiny-en", "filename": "answer.wav", "format": "json"}
+
+
+def test_openai_server_error_is_provider_unavailable(
+    stt_server: tuple[str, list[dict[str, str]]], sentence_audio: Audio
+) -> None:
+    transcriber = create_transcriber(
+        make_settings(stt="openai", stt_base_url=stt_server[0], stt_model="broken")
+    )
+    with pytest.raises(ProviderUnavailable, match="answered 500"):
+        asyncio.run(transcriber.transcribe(sentence_audio))
+
+
+def test_unreachable_server_is_provider_unavailable(sentence_audio: Audio) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens here
+    settings = make_settings(stt="openai", stt_base_url=f"http://127.0.0.1:{port}/v1", stt_timeout_s=5)
+    with pytest.raises(ProviderUnavailable, match="unreachable"):
+        asyncio.run(create_transcriber(settings).transcribe(sentence_audio))
