@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from app.config import Settings
+from app.review.cli import register as register_review_commands
 from app.scoring import cli as scoring_cli
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 bank_app = typer.Typer(help="Check the question bank.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
+register_review_commands(app, bank_app)  # keys create/list/revoke, bank export, review check|grades
 
 console = Console()
 err = Console(stderr=True)
