@@ -742,11 +742,11 @@ def check(
 # -- export ------------------------------------------------------------------------------------
 
 
-class _BankDumper(yaml.SafeDumper):
+class _BankDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """YAML the way the bank is written: long prose folded, short lists inline."""
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:  # the C dumper takes the same nodes
     if len(value) > 80 and "\n" not in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
