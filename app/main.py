@@ -116,10 +116,10 @@ def create_app(
     from app.bank.router import router as bank_router
     from app.health import router as health_router
     from app.interviews.router import router as interviews_router
-    from app.speech.router import router as speech_router
     from app.review.keys import router as keys_router
     from app.review.router import router as review_router
     from app.review.web import router as review_page
+    from app.speech.router import router as speech_router
     from app.web.router import router as web_router
     from app.web.router import static_app
 
