@@ -36,7 +36,7 @@ def eval_command(
     ] = None,
     scale_max: Annotated[float, typer.Option(help="the human grades' maximum")] = 5.0,
     semeval: Annotated[Path | None, typer.Option(help="SemEval-2013 folder")] = None,
-    limit: Annotated[int | None, typer.Option(help="only the first N SemEval rows (quick look)")] = None,
+    per_split: Annotated[int | None, typer.Option(help="sample at most N answers per SemEval split")] = None,
 ) -> None:
     """Agreement with human grades: one JSON line on stdout, progress on stderr."""
     from app.scoring.evaluation import evaluate_csv, evaluate_semeval, read_graded_csv
@@ -57,10 +57,13 @@ def eval_command(
             result = evaluate_csv(scorer, rows, scale_max=scale_max, progress=lambda n: bar.advance(task, n))
     else:
         assert semeval is not None
-        total = limit or sum(1 for _ in (semeval / "semeval2013_flat.csv").open(encoding="utf-8")) - 1
+        total = sum(1 for _ in (semeval / "semeval2013_flat.csv").open(encoding="utf-8")) - 1
+        total = min(total, per_split * 7) if per_split else total
         with _progress(total, "scoring") as bar:
             task = bar.tasks[0].id
-            result = evaluate_semeval(scorer, semeval, progress=lambda n: bar.advance(task, n), limit=limit)
+            result = evaluate_semeval(
+                scorer, semeval, progress=lambda n: bar.advance(task, n), per_split=per_split
+            )
     typer.echo(json.dumps(result))
 
 

@@ -62,6 +62,10 @@ class Embedder(ABC):
         """Contextual token vectors (unit length), for token-level alignment; None if unsupported."""
         return None
 
+    def embed_with_tokens(self, texts: list[str]) -> tuple[Matrix, list[Matrix] | None]:
+        """Sentence and token vectors; models that can give both from one pass override this."""
+        return self.embed(texts), self.embed_tokens(texts)
+
     def describe(self) -> dict[str, str]:
         return {"name": self.name, "model": self.model_id}
 
@@ -94,15 +98,22 @@ class MiniLMEmbedder(Embedder):
         return np.asarray(out, dtype=np.float32)
 
     def embed_tokens(self, texts: list[str]) -> list[Matrix]:
+        return self.embed_with_tokens(texts)[1]
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[Matrix, list[Matrix]]:
+        """One forward pass gives both the pooled sentence vector and the token vectors."""
         with self._lock:
-            out: Any = self._model.encode(texts, output_value="token_embeddings", batch_size=self.batch_size)
-        result = []
-        for t in out:
-            m = t.detach().cpu().numpy().astype(np.float32)[1:-1]  # drop [CLS] and [SEP]
+            out: Any = self._model.encode(texts, output_value=None, batch_size=self.batch_size)
+        tokens = []
+        for row in out:
+            m = row["token_embeddings"].detach().cpu().numpy().astype(np.float32)[1:-1]  # no [CLS]/[SEP]
             if len(m) == 0:
                 m = np.zeros((1, 384), dtype=np.float32)
-            result.append(_normalise(m))
-        return result
+            tokens.append(_normalise(m))
+        sentences = np.stack([row["sentence_embedding"].detach().cpu().numpy() for row in out]).astype(
+            np.float32
+        )
+        return _normalise(sentences), tokens
 
 
 class OpenAIEmbedder(Embedder):
@@ -152,6 +163,13 @@ class EmbeddingCache:
             self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB NOT NULL)")
             self._db.commit()
         self.encoded = 0  # texts actually sent to the model, for tests and benchmarks
+
+    def put(self, texts: list[str], vectors: Matrix) -> None:
+        """Remember vectors computed elsewhere (e.g. in a pass that also gave token vectors)."""
+        with self._lock:
+            for t, v in zip(texts, vectors, strict=True):
+                self._memory[self._key(t)] = v
+            self.encoded += len(texts)
 
     @staticmethod
     def _key(text: str) -> str:

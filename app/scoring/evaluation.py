@@ -157,7 +157,7 @@ def _read_semeval(path: Path) -> list[dict[str, str]]:
 
 
 def evaluate_semeval(
-    scorer: Scorer, data_dir: Path, *, progress: Progress | None = None, limit: int | None = None
+    scorer: Scorer, data_dir: Path, *, progress: Progress | None = None, per_split: int | None = None
 ) -> dict[str, Any]:
     """Accuracy, macro-F1 and weighted-F1 per corpus and test split, 2-way and 3-way.
 
@@ -167,12 +167,24 @@ def evaluate_semeval(
     from sklearn.metrics import accuracy_score, f1_score
 
     rows = _read_semeval(data_dir / "semeval2013_flat.csv")
-    if limit:
-        rows = rows[:limit]
+    if per_split:
+        import random
+
+        groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+        for r in rows:
+            groups.setdefault((r["corpus"], r["split"]), []).append(r)
+        rng = random.Random(7)
+        rows = [
+            r for key in sorted(groups) for r in rng.sample(groups[key], min(per_split, len(groups[key])))
+        ]
     start = time.perf_counter()
     items = [(r["question"], r["reference_answers"].split(" || "), r["student_answer"]) for r in rows]
     results = score_free_form(scorer, items, progress=progress)
-    report: dict[str, Any] = {"features": list(_FEATURES), "fit": "logistic regression on training split"}
+    report: dict[str, Any] = {
+        "features": list(_FEATURES),
+        "fit": "logistic regression on training split",
+        "per_split": per_split or "all",
+    }
     for corpus in sorted({r["corpus"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["corpus"] == corpus]
         train = [i for i in idx if rows[i]["split"] == "training"]

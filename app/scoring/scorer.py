@@ -29,7 +29,7 @@ from app.scoring.schemas import (
     RubricPoint,
     ScoreResult,
 )
-from app.scoring.text import content_words, idf, spans, stem, tokens, word_count
+from app.scoring.text import content_words, idf, sentences, spans, stem, tokens, word_count
 
 __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
@@ -91,8 +91,8 @@ class Params:
     soft_low: float = 0.30  # span similarity that earns no credit
     soft_high: float = 0.75  # span similarity that earns full credit
     relevance_gate: float = 0.28  # below this the answer is off topic
-    misconception_at: float = 0.72
-    misconception_margin: float = 0.03
+    misconception_at: float = 0.80
+    misconception_margin: float = 0.05
     echo_similarity: float = 0.80
     echo_novelty: float = 0.30
 
@@ -107,34 +107,45 @@ class _Prepared:
 
 
 def derive_key_points(reference_answers: Sequence[str]) -> tuple[RubricPoint, ...]:
-    """Key points for a rubric that has none: the reference's sentences (or clauses if only one)."""
-    points: list[RubricPoint] = []
-    for ref in reference_answers[:1]:
-        parts = [s for s in spans(ref) if word_count(s) >= 3]
-        sentences = [p for p in parts if p in ref and not any(p != q and p in q for q in parts)]
-        chosen = sentences if len(sentences) >= 2 else parts[:5]
-        for i, text in enumerate(chosen[:7]):
-            points.append(RubricPoint(id=f"p{i + 1}", text=text, weight=1.0))
-    if not points:
-        points.append(RubricPoint(id="p1", text=reference_answers[0], weight=1.0))
-    return tuple(points)
+    """Key points for a rubric that has none: the first reference's sentences, or its clauses
+    when it is a single sentence."""
+    ref = reference_answers[0]
+    chosen = [s for s in sentences(ref) if word_count(s) >= 3]
+    if len(chosen) < 2:
+        chosen = [s for s in spans(ref) if word_count(s) >= 3][:5]
+    points = [RubricPoint(id=f"p{i + 1}", text=t, weight=1.0) for i, t in enumerate(chosen[:7])]
+    return tuple(points) or (RubricPoint(id="p1", text=ref, weight=1.0),)
 
 
 def _idf_weights(words: Sequence[str]) -> np.ndarray:
     return np.array([idf(w) for w in words], dtype=np.float32)
 
 
-def _is_keyword_list(text: str) -> bool:
-    """Terms strung together with no explanation: short segments and almost no function words."""
+def _segments(text: str) -> list[str]:
+    return [s for s in re.split(r"[,;\n/|]+|\s+-\s+|\.\s+|\s+(?:and|or)\s+", text) if s.strip()]
+
+
+def _is_keyword_list(text: str, terms: Sequence[str] = ()) -> bool:
+    """Terms strung together with no explanation: four or more short segments, few function
+    words, and (when the rubric lists terms) mostly the rubric's own terms."""
     words = tokens(text)
-    if len(words) < 2:
+    segments = _segments(text)
+    if len(words) < 2 or len(segments) < 4:
         return False
-    segments = [s for s in re.split(r"[,;\n/|]+|\s+-\s+|\.\s+", text) if s.strip()]
-    avg_len = len(words) / max(1, len(segments))
+    avg_len = len(words) / len(segments)
     stop_ratio = sum(w in _STOP_SENTENCE for w in words) / len(words)
-    return (len(segments) >= 3 and avg_len <= 3.0 and stop_ratio < 0.2) or (
-        len(words) >= 3 and stop_ratio < 0.06 and avg_len <= 6
-    )
+    if avg_len > 3.5 or stop_ratio >= 0.15:
+        return False
+    if not terms:
+        return True
+    term_stems = [{stem(w) for w in tokens(t)} for t in terms]
+    term_stems = [t for t in term_stems if t]
+
+    def is_term(segment: str) -> bool:
+        seg = {stem(w) for w in tokens(segment)}
+        return bool(seg) and any(len(seg & t) / len(seg | t) >= 0.5 for t in term_stems)
+
+    return sum(is_term(s) for s in segments) >= 0.6 * len(segments)
 
 
 class Scorer:
@@ -169,12 +180,22 @@ class Scorer:
         prepared = [self._prepare(r, a) for r, a in items]
         rubric_texts = [t for p in prepared for t in self._rubric_texts(p.rubric)]
         self.cache.embed(list(dict.fromkeys(rubric_texts)), persist=True)
+        # Whole answers need sentence and token vectors: one forward pass gives both.
+        wholes = [
+            t for t in dict.fromkeys(p.clean for p in prepared if p.spans) if t not in self._token_cache
+        ]
+        if wholes and self._has_tokens:
+            vecs, toks = self.embedder.embed_with_tokens(wholes)
+            if toks is None:
+                self._has_tokens = False
+            else:
+                self.cache.put(wholes, vecs)
+                for t, v in zip(wholes, toks, strict=True):
+                    self._token_cache[t] = (self._wordpieces(t), v)
         answer_texts = [t for p in prepared if p.spans for t in [p.clean, *p.spans]]
         if answer_texts:
             self.cache.embed(list(dict.fromkeys(answer_texts)))
-            self._ensure_tokens(
-                [t for p in prepared if p.spans for t in [p.clean, *p.rubric.reference_answers]]
-            )
+            self._ensure_tokens([r for p in prepared if p.spans for r in p.rubric.reference_answers])
         return [self._score_prepared(p) for p in prepared]
 
     async def score_async(self, rubric: Rubric, answer: str) -> ScoreResult:
@@ -326,6 +347,7 @@ class Scorer:
 
         # Misconceptions: the answer states a listed wrong belief more closely than the point it denies.
         hits: list[MisconceptionHit] = []
+        best_margin = (0.0, -1.0)
         if rubric.misconceptions:
             m_vecs = emb([m.text for m in rubric.misconceptions])
             m_sims = m_vecs @ s_vecs.T
@@ -337,6 +359,8 @@ class Scorer:
                     rival = float(span_sims[ids.index(m.contradicts), j])
                 else:
                     rival = float(span_sims[:, j].max())
+                if sim - rival > best_margin[1]:
+                    best_margin = (sim, sim - rival)
                 if sim >= params.misconception_at and sim > rival + params.misconception_margin:
                     hits.append(
                         MisconceptionHit(
@@ -363,6 +387,8 @@ class Scorer:
             "reference": ref_sim,
             "lexical": lexical,
             "question": q_sim,
+            "misconception": best_margin[0],
+            "misconception_margin": best_margin[1],
         }
         mode = self.calibration.mode("keyed" if rubric.key_points else "free_form")
         raw = mode.raw(components)
@@ -378,12 +404,12 @@ class Scorer:
             else 0.0
         )
         if hits:
-            value = max(0.0, value - 2.5 * len(hits))
-            value = min(value, 4.0)
+            value = min(value, 3.5)
         if word_count(p.clean) < 4:
             flags.append("too_short")
         prose_reference = not any(_is_keyword_list(r) for r in rubric.reference_answers)
-        if prose_reference and _is_keyword_list(p.clean):
+        terms = [t for k in points for t in (*k.terms, k.text)]
+        if prose_reference and _is_keyword_list(p.clean, terms):
             flags.append("keyword_list")
             value = min(value, 3.5)
         if q_sim >= params.echo_similarity and novelty < params.echo_novelty and lexical < 0.25:

@@ -8,7 +8,7 @@ from functools import lru_cache
 import snowballstemmer
 from wordfreq import zipf_frequency
 
-__all__ = ["content_words", "idf", "spans", "stem", "tokens", "word_count"]
+__all__ = ["content_words", "idf", "sentences", "spans", "stem", "tokens", "word_count"]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'+-]*|\d+(?:\.\d+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|(?<=:)\s+(?=[A-Z])")
@@ -73,14 +73,14 @@ def content_words(text: str) -> list[str]:
     return [w for w in tokens(text) if w not in _FILLER and (idf(w) > 0.25 or any(c.isdigit() for c in w))]
 
 
-def _sentences(text: str) -> list[str]:
+def sentences(text: str) -> list[str]:
     parts = [p.strip(" \t-*•") for p in _SENTENCE_END.split(text)]
     return [p for p in parts if p and word_count(p) > 0]
 
 
-def spans(text: str, *, max_spans: int = 80) -> list[str]:
+def spans(text: str, *, max_spans: int = 40) -> list[str]:
     """Sentences, their clauses, and adjacent-sentence pairs: the units a key point is matched against."""
-    sentences = _sentences(text)
+    parts = sentences(text)
     out: list[str] = []
     seen: set[str] = set()
 
@@ -90,15 +90,18 @@ def spans(text: str, *, max_spans: int = 80) -> list[str]:
             seen.add(s.lower())
             out.append(s)
 
-    for s in sentences:
+    for s in parts:
         add(s)
-    for s in sentences:
+    for s in parts:
+        if word_count(s) < 10:
+            continue  # a short sentence is its own clause
         pieces = [p for p in _CLAUSE.split(s) if p and word_count(p) >= 3]
         if len(pieces) > 1:
             for p in pieces:
                 add(p)
-    for a, b in zip(sentences, sentences[1:], strict=False):
-        add(f"{a} {b}")
+    for a, b in zip(parts, parts[1:], strict=False):
+        if word_count(a) + word_count(b) <= 30:  # a point split over two short sentences
+            add(f"{a} {b}")
     if not out and text.strip():
         out.append(text.strip())
     return out[:max_spans]
