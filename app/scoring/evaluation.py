@@ -187,7 +187,7 @@ def evaluate_semeval(
     }
     for corpus in sorted({r["corpus"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["corpus"] == corpus]
-        train = [i for i in idx if rows[i]["split"] == "training"]
+        train = [i for i in idx if rows[i]["split"] == "train"]
         if not train:
             continue
         for task, col in (("2way", "label_2way"), ("3way", "label_3way")):
@@ -209,8 +209,8 @@ def evaluate_semeval(
                     "weighted_f1": round(float(f1_score(y_true, y_pred, average="weighted")), 4),
                 }
         # How far the raw 0-10 value alone tracks correctness (no fitting at all).
-        values = [results[i].value for i in idx if rows[i]["split"] != "training"]
-        correct = [float(rows[i]["label_2way"] == "correct") for i in idx if rows[i]["split"] != "training"]
+        values = [results[i].value for i in idx if rows[i]["split"] != "train"]
+        correct = [float(rows[i]["label_2way"] == "correct") for i in idx if rows[i]["split"] != "train"]
         if len(values) > 2 and np.std(values) > 0:
             report[f"{corpus}/test/pearson_value_vs_correct"] = round(
                 float(stats.pearsonr(values, correct)[0]), 4
