@@ -80,8 +80,11 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# Playwright's sync API keeps its own event loop in the main thread for the whole session, which
+# breaks asyncio tests that run after it; the browser tests get a pytest process of their own.
 pytest: $(VENV)/.installed-test postgres
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m browser
 
 constraints: ## re-pin from the current .venv
 	{ echo "# Pins for everything besides torch (installed first) and the project itself."; \

@@ -7,25 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser.conftest import (  # the web engineer's server-thread and browser fixtures, reused
-    ARTIFACTS,
-    Console,
-    LiveServer,
-    _serve,
-    _settings,
-    artifacts,
-    browser,
-    console,
-    new_page,
-    playwright,
-)
 from playwright.sync_api import Browser, expect
 
 from app.bank.models import Bank
 from app.main import create_app
 from app.scoring.scorer import Scorer
 
-__all__ = ["ARTIFACTS", "artifacts", "browser", "console", "playwright"]
+from .conftest import Console, LiveServer, _serve, _settings, new_page  # fixtures come from conftest
 
 pytestmark = pytest.mark.browser
 
