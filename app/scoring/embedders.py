@@ -9,7 +9,6 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy.typing as npt
 
 from app.config import Settings
 from app.errors import ConfigurationError, ProviderUnavailable
+from app.providers import load_provider_class
 
 __all__ = ["Embedder", "EmbeddingCache", "MiniLMEmbedder", "OpenAIEmbedder", "create_embedder"]
 
@@ -213,16 +213,20 @@ class EmbeddingCache:
         return np.vstack([found[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
 
 
+_BUILTINS = {
+    "minilm": "app.scoring.embedders:MiniLMEmbedder",
+    "openai": "app.scoring.embedders:OpenAIEmbedder",
+}
+
+
 def create_embedder(settings: Settings) -> Embedder:
     """The embedder named by settings.embedder, found in the entry-point group mockinterview.embedders."""
-    eps = {ep.name: ep for ep in entry_points(group="mockinterview.embedders")}
-    builtin: dict[str, type[Embedder]] = {"minilm": MiniLMEmbedder, "openai": OpenAIEmbedder}
-    if settings.embedder in eps:
-        cls = eps[settings.embedder].load()
-    elif settings.embedder in builtin:
-        cls = builtin[settings.embedder]
-    else:
-        known = sorted(set(eps) | set(builtin))
-        raise ConfigurationError(f"unknown embedder {settings.embedder!r}; installed: {', '.join(known)}")
-    embedder: Embedder = cls(settings)
-    return embedder
+    cls: type[Embedder] = load_provider_class(
+        group="mockinterview.embedders",
+        builtins=_BUILTINS,
+        name=settings.embedder,
+        kind="embedder",
+        setting="MOCKINTERVIEW_EMBEDDER",
+        base=Embedder,
+    )
+    return cls(settings)

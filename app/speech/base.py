@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 
 from app.config import Settings
-from app.errors import ConfigurationError
+from app.providers import available, load_provider_class
 from app.speech.audio import Audio
 
 __all__ = ["ENTRY_POINT_GROUP", "Transcriber", "available_transcribers", "create_transcriber"]
@@ -45,34 +45,19 @@ class Transcriber(ABC):
 
 def available_transcribers() -> dict[str, EntryPoint]:
     """Every transcriber name that can be selected, built-ins first."""
-    found = {
-        name: EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP) for name, value in _BUILTINS.items()
-    }
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found[ep.name] = ep
-    return found
+    return available(ENTRY_POINT_GROUP, _BUILTINS)
 
 
 def create_transcriber(settings: Settings) -> Transcriber:
     """Build the transcriber `settings.stt` names; an unknown or broken name fails at start."""
-    transcribers = available_transcribers()
-    name = settings.stt.strip().lower()
-    ep = transcribers.get(name)
-    if ep is None:
-        installed = ", ".join(sorted(transcribers))
-        raise ConfigurationError(
-            f"unknown speech-to-text provider {settings.stt!r} (MOCKINTERVIEW_STT); installed: {installed}"
-        )
-    try:
-        cls = ep.load()
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(
-            f"speech-to-text provider {name!r} ({ep.value}) cannot be loaded: {exc}"
-        ) from exc
-    if not (isinstance(cls, type) and issubclass(cls, Transcriber)):
-        raise ConfigurationError(
-            f"speech-to-text provider {name!r} ({ep.value}) is not a Transcriber subclass"
-        )
+    cls: type[Transcriber] = load_provider_class(
+        group=ENTRY_POINT_GROUP,
+        builtins=_BUILTINS,
+        name=settings.stt,
+        kind="speech-to-text provider",
+        setting="MOCKINTERVIEW_STT",
+        base=Transcriber,
+    )
     transcriber = cls(settings)
     log.info("speech-to-text ready: %s", transcriber.describe())
     return transcriber
