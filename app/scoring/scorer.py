@@ -321,7 +321,8 @@ class Scorer:
         ref_sim = float((r_vecs @ a_vec).max())
         q_sim = float(q_vec @ a_vec)
         span_sims = k_vecs @ s_vecs.T  # points x spans
-        answer_stems = {stem(w) for w in content_words(p.clean)}
+        answer_stems_list = [stem(w) for w in content_words(p.clean)]
+        answer_stems = set(answer_stems_list)
 
         kp_scores: list[KeyPointScore] = []
         soft: list[float] = []
@@ -396,7 +397,6 @@ class Scorer:
 
         # Guards, strongest last.
         relevance = max(ref_sim, float(span_sims.max()))
-        answer_stems_list = [stem(w) for w in content_words(p.clean)]
         question_stems = {stem(w) for w in content_words(rubric.question)}
         novelty = (
             sum(s not in question_stems for s in answer_stems_list) / len(answer_stems_list)
