@@ -106,7 +106,10 @@ class MiniLMEmbedder(Embedder):
             out: Any = self._model.encode(texts, output_value=None, batch_size=self.batch_size)
         tokens = []
         for row in out:
-            m = row["token_embeddings"].detach().cpu().numpy().astype(np.float32)[1:-1]  # no [CLS]/[SEP]
+            # Rows of a batch are padded to its longest text: keep this text's own tokens, then
+            # drop [CLS] and [SEP].
+            length = int(row["attention_mask"].sum())
+            m = row["token_embeddings"][:length].detach().cpu().numpy().astype(np.float32)[1:-1]
             if len(m) == 0:
                 m = np.zeros((1, 384), dtype=np.float32)
             tokens.append(_normalise(m))
