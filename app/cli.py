@@ -165,7 +165,7 @@ async def _chat(
     bank = load_bank(settings.bank_dir)
     if scorer is None:
         with console.status("Loading the scorer…"):
-            scorer = build_scorer(settings)
+            scorer = build_scorer(settings, bank)
     llm = create_llm_provider(settings)
     with sessions() as session:
         created = service.start_interview(
@@ -280,7 +280,7 @@ def score(
             if bank
             else rubric_for(bank=_empty_bank(), request=request)
         )
-        result = build_scorer(settings).score(rubric, text)
+        result = build_scorer(settings, bank).score(rubric, text)
     except DomainError as exc:
         raise _fail(exc.message) from exc
     if as_json:

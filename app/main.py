@@ -84,7 +84,7 @@ def _lifespan(settings: Settings, scorer: Scorer | None, llm: LLMProvider | None
         from app.db import create_db_engine, create_session_factory, upgrade
         from app.llm.registry import create_llm_provider
         from app.review.startup import start_review
-        from app.scoring.service import build_scorer
+        from app.scoring.service import build_scorer, use_bank
 
         engine = create_db_engine(settings.database_url)
         upgrade(engine)
@@ -97,6 +97,8 @@ def _lifespan(settings: Settings, scorer: Scorer | None, llm: LLMProvider | None
         app.state.session_factory = create_session_factory(engine)
         app.state.bank = start_review(app, bank)  # seeds rubric versions, DB keys
         app.state.scorer = scorer if scorer is not None else build_scorer(settings)
+        if not app.state.scorer.has_neighbours:
+            use_bank(app.state.scorer, bank)
         app.state.llm = llm if llm is not None else create_llm_provider(settings)
         log.info(
             "ready: %d questions, database %s, llm %s", len(bank.questions), engine.dialect.name, settings.llm

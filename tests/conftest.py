@@ -43,7 +43,8 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
 @pytest.fixture(scope="session")
 def scorer() -> Scorer:
     """The real embedding scorer, loaded once (about 20 s) and shared by every app in the run."""
-    return build_scorer(make_settings())
+    settings = make_settings()
+    return build_scorer(settings, load_bank(settings.bank_dir))
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,24 @@ def test_same_input_same_score(scorer: Scorer, bank: Bank) -> None:
     assert first.model_dump() == second.model_dump()
 
 
+def test_a_batch_scores_each_answer_as_it_would_alone(scorer: Scorer, bank: Bank) -> None:
+    """Answers of different lengths share one padded forward pass; padding must not leak into the
+    token-level signal (it once zeroed token recall for every answer scored in a batch)."""
+    rubric = Rubric.from_question(_dropout(bank))
+    answers = [
+        "Random neurons are switched off.",
+        "It randomly disables neurons while training so they cannot co-adapt, which reduces overfitting, "
+        "and at test time every unit is kept with activations scaled to match.",
+        "A learning-rate schedule.",
+    ]
+    batched = Scorer(scorer.cache, scorer.calibration).score_many([(rubric, a) for a in answers])
+    alone = [Scorer(scorer.cache, scorer.calibration).score(rubric, a) for a in answers]
+    for b, a in zip(batched, alone, strict=True):
+        assert b.components["token_recall"] > 0.1  # was 0 with the padding bug
+        assert b.components["token_recall"] == pytest.approx(a.components["token_recall"], abs=1e-3)
+        assert b.value == pytest.approx(a.value, abs=0.02)
+
+
 @pytest.mark.parametrize(
     ("answer", "flag"),
     [
@@ -149,3 +167,29 @@ async def test_concurrent_requests_share_an_encode_call(scorer: Scorer, bank: Ba
     assert len(calls) < 8, f"eight simultaneous requests were encoded in {len(calls)} calls"
     for q, a, r in zip(questions, answers, results, strict=True):
         assert r.value == scorer.score(Rubric.from_question(q), a).value
+
+
+def test_an_answer_to_another_question_is_capped(scorer: Scorer, bank: Bank) -> None:
+    """A good answer to a different bank question fits that question far better: capped at 2."""
+    assert scorer.has_neighbours, "the session scorer knows the bank's questions"
+    dropout = Rubric.from_question(_dropout(bank))
+    softmax = bank.get("softmax-function")
+    assert softmax is not None
+    answer = softmax.reference_answer
+    result = scorer.score(dropout, answer)
+    assert "other_question" in result.flags
+    assert result.value <= 2.0
+    assert result.components["other_question_value"] >= result.value + 3
+    # The same text as an ad-hoc rubric (no bank question behind it) is judged on its own.
+    adhoc = scorer.score(free_form_rubric(dropout.question, dropout.reference_answers), answer)
+    assert "other_question" not in adhoc.flags
+
+
+def test_questions_that_overlap_do_not_cap_each_others_answers(scorer: Scorer, bank: Bank) -> None:
+    """Backpropagation and a training step share most of their answer: a strong answer to one is
+    never treated as an answer to the other."""
+    q = bank.get("backpropagation-chain-rule")
+    assert q is not None and bank.get("training-step-forward-backward") is not None
+    strong = [s.text for s in q.sample_answers if s.label.value == "strong"]
+    for result in scorer.score_many([(Rubric.from_question(q), text) for text in strong]):
+        assert "other_question" not in result.flags

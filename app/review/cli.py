@@ -142,7 +142,7 @@ def review_check(
             candidate = load_bank(bank_dir or settings.bank_dir)
         except BankError as exc:
             raise _fail(f"the bank does not load:\n{exc}") from exc
-    scorer = build_scorer(settings)
+    scorer = build_scorer(settings, candidate or load_bank(settings.bank_dir))
     with _session(settings) as session:
         try:
             result = check(

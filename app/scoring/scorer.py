@@ -33,7 +33,7 @@ from app.scoring.text import content_words, idf, sentences, spans, stem, tokens,
 
 __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
-SCORER_VERSION = "mi-scorer-1"
+SCORER_VERSION = "mi-scorer-2"
 QUESTION_DEMOTE = 0.2  # weight of reference words that the question itself already contains
 
 _DONT_KNOW = re.compile(
@@ -91,10 +91,15 @@ class Params:
     soft_low: float = 0.30  # span similarity that earns no credit
     soft_high: float = 0.75  # span similarity that earns full credit
     relevance_gate: float = 0.28  # below this the answer is off topic
-    misconception_at: float = 0.80
+    # On the bank samples 0.80 capped 7 strong answers; 0.84 let wrong ones overtake partial ones.
+    misconception_at: float = 0.82
     misconception_margin: float = 0.05
     echo_similarity: float = 0.80
     echo_novelty: float = 0.30
+    neighbours_checked: int = 4  # other bank questions (closest references) an answer is tried on
+    other_question_margin: float = 3.0  # fits another question by this many points more: capped
+    other_question_cap: float = 2.0
+    sibling_overlap: float = 0.70  # reference answers this alike: the questions overlap, no cap
 
 
 @dataclass
@@ -127,7 +132,8 @@ def _segments(text: str) -> list[str]:
 
 def _is_keyword_list(text: str, terms: Sequence[str] = ()) -> bool:
     """Terms strung together with no explanation: four or more short segments, few function
-    words, and (when the rubric lists terms) mostly the rubric's own terms."""
+    words, and (when the rubric lists terms) at least 80% the rubric's own terms (at 60% it
+    flagged terse but complete strong answers)."""
     words = tokens(text)
     segments = _segments(text)
     if len(words) < 2 or len(segments) < 4:
@@ -145,7 +151,7 @@ def _is_keyword_list(text: str, terms: Sequence[str] = ()) -> bool:
         seg = {stem(w) for w in tokens(segment)}
         return bool(seg) and any(len(seg & t) / len(seg | t) >= 0.5 for t in term_stems)
 
-    return sum(is_term(s) for s in segments) >= 0.6 * len(segments)
+    return sum(is_term(s) for s in segments) >= 0.8 * len(segments)
 
 
 class Scorer:
@@ -161,6 +167,22 @@ class Scorer:
         self._token_cache: dict[str, tuple[list[str], Matrix]] = {}
         self._has_tokens = True
         self._batcher: _MicroBatcher | None = None
+        self._neighbours: list[Rubric] = []
+        self._neighbour_vecs: Matrix | None = None
+
+    @property
+    def has_neighbours(self) -> bool:
+        return bool(self._neighbours)
+
+    def set_neighbours(self, rubrics: Sequence[Rubric]) -> None:
+        """The bank's rubrics: an answer to a bank question that fits another of them far better
+        answers that other question, and is capped (flag `other_question`)."""
+        self._neighbours = [r for r in rubrics if r.question_id]
+        texts = [t for r in self._neighbours for t in self._rubric_texts(r)]
+        self.cache.embed(list(dict.fromkeys(texts)), persist=True)
+        self._neighbour_vecs = (
+            self.cache.embed([r.reference_answers[0] for r in self._neighbours]) if self._neighbours else None
+        )
 
     # -- public API --------------------------------------------------------------------------
     def warm(self, rubrics: Sequence[Rubric]) -> int:
@@ -196,7 +218,7 @@ class Scorer:
         if answer_texts:
             self.cache.embed(list(dict.fromkeys(answer_texts)))
             self._ensure_tokens([r for p in prepared if p.spans for r in p.rubric.reference_answers])
-        return [self._score_prepared(p) for p in prepared]
+        return [self._score_prepared(p, neighbours=True) for p in prepared]
 
     async def score_async(self, rubric: Rubric, answer: str) -> ScoreResult:
         """Off the event loop; requests that arrive together share one encode call."""
@@ -291,7 +313,25 @@ class Scorer:
         weights = {s: max(idf(s), 0.3) for s in ref}
         return sum(weights[s] for s in ref & ans) / sum(weights.values())
 
-    def _score_prepared(self, p: _Prepared) -> ScoreResult:
+    def _other_question(self, p: _Prepared, a_vec: Matrix) -> tuple[str, float] | None:
+        """The best-fitting rubric of another bank question among the few whose reference answers
+        lie closest to this answer, with the value the answer would get there."""
+        if self._neighbour_vecs is None or p.rubric.question_id is None:
+            return None
+        own = self.cache.embed(list(p.rubric.reference_answers))
+        overlap = (self._neighbour_vecs @ own.T).max(axis=1)
+        sims = self._neighbour_vecs @ a_vec
+        best: tuple[str, float] | None = None
+        for i in np.argsort(-sims)[: self.params.neighbours_checked]:
+            other = self._neighbours[int(i)]
+            if other.question_id == p.rubric.question_id or overlap[i] >= self.params.sibling_overlap:
+                continue  # the same question, or one asking much the same: its answers fit both
+            value = self._score_prepared(_Prepared(other, p.answer, p.clean, [], p.spans)).value
+            if best is None or value > best[1]:
+                best = (str(other.question_id), value)
+        return best
+
+    def _score_prepared(self, p: _Prepared, *, neighbours: bool = False) -> ScoreResult:
         rubric, params = p.rubric, self.params
         points = self._points(rubric)
         if not p.spans:
@@ -418,6 +458,11 @@ class Scorer:
         if relevance < params.relevance_gate:
             flags.append("off_topic")
             value = min(value, 1.0)
+        other = self._other_question(p, a_vec) if neighbours and value > params.other_question_cap else None
+        if other is not None and other[1] >= value + params.other_question_margin:
+            flags.append("other_question")
+            components["other_question_value"] = other[1]
+            value = min(value, params.other_question_cap)
         value = round(float(np.clip(value, 0.0, 10.0)), 2)
         return ScoreResult(
             value=value,
