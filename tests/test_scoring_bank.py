@@ -77,8 +77,8 @@ def bank_scores(scorer: Scorer, bank: Bank) -> dict[str, dict[str, ScoreResult]]
             "another question's reference answer",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="issue 4 target not met: 86 of 181 questions give another topic's reference "
-                "answer more than 2/10 (see test_other_reference_ratchet)",
+                reason="issue 4 target not met: 3 of 181 questions give another topic's reference "
+                "answer more than 2/10, where the two answers share content (test_other_reference_ratchet)",
             ),
         ),
     ],
@@ -94,12 +94,13 @@ def test_keyword_lists_score_at_most_4(bank_scores: dict[str, dict[str, ScoreRes
 
 
 def test_other_reference_ratchet(bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
-    """Until the target holds, the count may only fall (measured: 86 of 181 above 2)."""
+    """Until the target holds, the count may only fall (measured: 3 of 181 above 2, mean 1.74; 86
+    before the other_question guard)."""
     attack = "another question's reference answer"
     above = [qid for qid, s in bank_scores.items() if s[attack].value > 2]
-    assert len(above) <= 90, f"{len(above)} questions give another topic's reference answer above 2/10"
+    assert len(above) <= 3, f"{len(above)} questions give another topic's reference answer above 2/10"
     mean = sum(s[attack].value for s in bank_scores.values()) / len(bank_scores)
-    assert mean <= 3.0, f"mean score of another topic's reference answer rose to {mean:.2f}"
+    assert mean <= 1.8, f"mean score of another topic's reference answer rose to {mean:.2f}"
 
 
 def _by_label(bank: Bank, scores: dict[str, ScoreResult], q: Question) -> dict[SampleLabel, list[float]]:
@@ -109,7 +110,7 @@ def _by_label(bank: Bank, scores: dict[str, ScoreResult], q: Question) -> dict[S
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4 target not met: 112 of 362 strong samples score below 7")
+@pytest.mark.xfail(strict=True, reason="issue 4 target not met: 105 of 362 strong samples score below 7")
 def test_strong_samples_score_at_least_7(bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
     low = {
         f"{q.id}#{i}": bank_scores[q.id][f"sample {i}"].value
@@ -121,8 +122,8 @@ def test_strong_samples_score_at_least_7(bank: Bank, bank_scores: dict[str, dict
 
 
 def test_sample_ordering_ratchet(bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
-    """Until the targets hold, these may only improve (measured: 250 of 362 strong samples at 7 or
-    more; 43 of 181 questions misordered, mostly partial below wrong; strong above wrong nearly always)."""
+    """Until the targets hold, these may only improve (measured: 257 of 362 strong samples at 7 or
+    more; 43 of 181 questions misordered, all partial below wrong; strong 1 point above wrong always)."""
     strong = [
         bank_scores[q.id][f"sample {i}"].value
         for q in bank.questions.values()
@@ -130,7 +131,7 @@ def test_sample_ordering_ratchet(bank: Bank, bank_scores: dict[str, dict[str, Sc
         if s.label is SampleLabel.strong
     ]
     share = sum(v >= 7 for v in strong) / len(strong)
-    assert share >= 0.66, f"only {share:.0%} of strong samples score 7 or more"
+    assert share >= 0.70, f"only {share:.0%} of strong samples score 7 or more"
     misordered = strong_below_wrong = 0
     for q in bank.questions.values():
         by = _by_label(bank, bank_scores[q.id], q)
@@ -138,7 +139,7 @@ def test_sample_ordering_ratchet(bank: Bank, bank_scores: dict[str, dict[str, Sc
         misordered += not s_ > p_ > w_
         strong_below_wrong += not s_ > w_ + 1
     assert misordered <= 45, f"{misordered} questions order strong > partial > wrong wrongly"
-    assert strong_below_wrong <= 5, f"{strong_below_wrong} questions: strong samples not 1 point above wrong"
+    assert strong_below_wrong <= 1, f"{strong_below_wrong} questions: strong samples not 1 point above wrong"
 
 
 @pytest.mark.xfail(strict=True, reason="issue 4 target not met: 43 of 181 questions misordered")

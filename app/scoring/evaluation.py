@@ -221,6 +221,19 @@ def evaluate_semeval(
 
 # --- calibration -------------------------------------------------------------------------------
 
+# SemEval labels on the bank's 0-10 sample scale (its strong, partial and wrong samples average
+# 8.6, 4.0 and 1.0), for fitting the free-form map: a correct answer
+# scores like a strong sample, a partial one like a partial sample, a wrong one like a wrong one
+# ("incorrect" in the 3-way task lumps partial, irrelevant and off-domain answers together).
+SEMEVAL_GRADES = {
+    "correct": 8.5,
+    "partially_correct_incomplete": 4.0,
+    "incorrect": 2.5,
+    "contradictory": 1.0,
+    "irrelevant": 0.0,
+    "non_domain": 0.0,
+}
+
 
 def calibrate(
     scorer: Scorer,
@@ -233,9 +246,11 @@ def calibrate(
     """Refit both modes on the bank's graded sample answers.
 
     keyed: weights and map from the sample answers scored against their full rubrics.
-    free_form: the map from the same answers scored against the reference answer alone; the
-    weights from SemEval's training split when given (human correct/incorrect labels on a
-    different domain, so the weights do not fit our own samples twice), else from the samples."""
+    free_form: the weights from SemEval's training split when given (human correct/incorrect
+    labels on a different domain, so the weights do not fit our own samples twice), else from the
+    samples; the map from the same answers scored against the reference answer alone, plus, when
+    given, those SemEval answers graded by SEMEVAL_GRADES (short references reach higher raw
+    values than the bank's long ones, and a map fitted on long ones alone saturates there)."""
     samples = [(q, s) for q in bank.questions.values() for s in q.sample_answers]
     targets = [s.score for _, s in samples]
     keyed = scorer.score_many([(Rubric.from_question(q), s.text) for q, s in samples])
@@ -251,6 +266,8 @@ def calibrate(
     ki, fi = usable(keyed), usable(free)
     weight_rows: list[dict[str, float]] | None = None
     weight_target: list[float] | None = None
+    map_rows: list[dict[str, float]] = []
+    map_target: list[float] = []
     meta: dict[str, Any] = {"bank_samples": len(samples), "scorer_version": scorer.version}
     if semeval_dir is not None:
         import random
@@ -262,19 +279,20 @@ def calibrate(
             [(r["question"], r["reference_answers"].split(" || "), r["student_answer"]) for r in rows],
             progress=progress,
         )
-        pairs = [
-            (x.components, 10.0 * (r["label_2way"] == "correct"))
-            for r, x in zip(rows, res, strict=True)
-            if x.components
-        ]
-        weight_rows = [dict(c) for c, _ in pairs]
-        weight_target = [t for _, t in pairs]
-        meta["free_form_weights_from"] = f"semeval2013 train, {len(pairs)} answers"
+        graded = [(r, x.components) for r, x in zip(rows, res, strict=True) if x.components]
+        weight_rows = [dict(c) for _, c in graded]
+        weight_target = [10.0 * (r["label_2way"] == "correct") for r, _ in graded]
+        # The map also sees these short-reference answers, graded by their labels, so that it
+        # spans the raw range of short references instead of saturating where long ones end.
+        map_rows = weight_rows
+        map_target = [SEMEVAL_GRADES[r["label_5way"] or r["label_3way"]] for r, _ in graded]
+        meta["free_form_weights_from"] = f"semeval2013 train, {len(graded)} answers"
+        meta["free_form_map_from"] = f"bank samples and semeval2013 train graded {SEMEVAL_GRADES}"
     modes = {
         "keyed": fit_mode([keyed[i].components for i in ki], [targets[i] for i in ki]),
         "free_form": fit_mode(
-            [free[i].components for i in fi],
-            [targets[i] for i in fi],
+            [*(free[i].components for i in fi), *map_rows],
+            [*(targets[i] for i in fi), *map_target],
             weight_features=weight_rows,
             weight_target=weight_target,
         ),
