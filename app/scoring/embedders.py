@@ -53,10 +53,17 @@ class Embedder(ABC):
     def embed(self, texts: list[str]) -> Matrix:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        # Batch texts of similar length together: a batch is padded to its longest text, and a
+        # whole answer among its short spans would make every span cost as much as the answer.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ordered = [texts[i] for i in order]
         parts = [
-            self._embed_batch(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)
+            self._embed_batch(ordered[i : i + self.batch_size])
+            for i in range(0, len(ordered), self.batch_size)
         ]
-        return _normalise(np.vstack(parts).astype(np.float32))
+        out = np.empty_like(np.vstack(parts).astype(np.float32))
+        out[order] = np.vstack(parts)
+        return _normalise(out)
 
     def embed_tokens(self, texts: list[str]) -> list[Matrix] | None:
         """Contextual token vectors (unit length), for token-level alignment; None if unsupported."""

@@ -183,6 +183,8 @@ class Scorer:
         self._neighbour_vecs = (
             self.cache.embed([r.reference_answers[0] for r in self._neighbours]) if self._neighbours else None
         )
+        # Their token vectors now, in one pass, rather than one encode per first use while scoring.
+        self._ensure_tokens([t for r in self._neighbours for t in r.reference_answers])
 
     # -- public API --------------------------------------------------------------------------
     def warm(self, rubrics: Sequence[Rubric]) -> int:
