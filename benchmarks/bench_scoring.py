@@ -28,7 +28,7 @@ import httpx
 from app.bank.loader import load_bank
 from app.bank.models import Question
 from app.config import Settings
-from app.scoring.service import build_scorer
+from app.scoring.embedders import create_embedder
 from app.scoring.text import spans
 
 
@@ -73,14 +73,13 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     settings = Settings(database_url=f"sqlite:///{tmp / 'bench.db'}", api_keys=[])
     bank = load_bank(settings.bank_dir)
-    scorer = build_scorer(settings, bank)
     pool = [(q, s.text) for q in bank.questions.values() for s in q.sample_answers]
     # Every run gets answers no earlier run has seen, so no answer-side cache helps it.
     warmup, runs = pool[:4], {}
     for k, n in enumerate(args.clients):
         start = 4 + k * args.answers
         runs[n] = pool[start : start + args.answers]
-    model = scorer.embedder
+    model = create_embedder(settings)  # the bare model; the server builds its own scorer
 
     def texts_of(pairs: list[tuple[Question, str]]) -> list[list[str]]:
         # Exactly the texts one scoring encodes: the answer (sentence and token vectors) and its spans.

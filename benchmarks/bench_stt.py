@@ -27,7 +27,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.bank.loader import load_bank  # noqa: E402
-from app.bank.models import Bank, Kind, Question  # noqa: E402
+from app.bank.models import Bank, Kind, Question, SampleLabel  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.speech.audio import Audio, decode_audio  # noqa: E402
 from app.speech.base import Transcriber, create_transcriber  # noqa: E402
@@ -75,7 +75,7 @@ def answer_text(q: Question, source: str) -> str:
     """What is read aloud: the reference answer, or the question's first strong sample answer
     (which scores below 10 typed, so a spoken loss cannot hide under the top of the scale)."""
     if source == "strong":
-        return next(s.text for s in q.sample_answers if s.label.value == "strong")
+        return next(s.text for s in q.sample_answers if s.label is SampleLabel.strong)
     return q.reference_answer
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.bank.models import Bank, Question
+from app.bank.models import Bank, Question, SampleLabel
 from app.scoring.embedders import EmbeddingCache
 from app.scoring.evaluation import free_form_rubric
 from app.scoring.schemas import Band, Rubric
@@ -190,6 +190,6 @@ def test_questions_that_overlap_do_not_cap_each_others_answers(scorer: Scorer, b
     never treated as an answer to the other."""
     q = bank.get("backpropagation-chain-rule")
     assert q is not None and bank.get("training-step-forward-backward") is not None
-    strong = [s.text for s in q.sample_answers if s.label.value == "strong"]
+    strong = [s.text for s in q.sample_answers if s.label is SampleLabel.strong]
     for result in scorer.score_many([(Rubric.from_question(q), text) for text in strong]):
         assert "other_question" not in result.flags

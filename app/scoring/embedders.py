@@ -61,8 +61,9 @@ class Embedder(ABC):
             self._embed_batch(ordered[i : i + self.batch_size])
             for i in range(0, len(ordered), self.batch_size)
         ]
-        out = np.empty_like(np.vstack(parts).astype(np.float32))
-        out[order] = np.vstack(parts)
+        stacked = np.vstack(parts).astype(np.float32)
+        out = np.empty_like(stacked)
+        out[order] = stacked
         return _normalise(out)
 
     def embed_tokens(self, texts: list[str]) -> list[Matrix] | None:

@@ -222,9 +222,9 @@ def evaluate_semeval(
 # --- calibration -------------------------------------------------------------------------------
 
 # SemEval labels on the bank's 0-10 sample scale (its strong, partial and wrong samples average
-# 8.6, 4.0 and 1.0), for fitting the free-form map: a correct answer
-# scores like a strong sample, a partial one like a partial sample, a wrong one like a wrong one
-# ("incorrect" in the 3-way task lumps partial, irrelevant and off-domain answers together).
+# 8.6, 4.0 and 1.0), for fitting the free-form map: a correct answer scores like a strong sample,
+# a partial one like a partial sample, a wrong one like a wrong one ("incorrect" in the 3-way
+# task lumps partial, irrelevant and off-domain answers together).
 SEMEVAL_GRADES = {
     "correct": 8.5,
     "partially_correct_incomplete": 4.0,

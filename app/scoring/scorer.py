@@ -178,8 +178,7 @@ class Scorer:
         """The bank's rubrics: an answer to a bank question that fits another of them far better
         answers that other question, and is capped (flag `other_question`)."""
         self._neighbours = [r for r in rubrics if r.question_id]
-        texts = [t for r in self._neighbours for t in self._rubric_texts(r)]
-        self.cache.embed(list(dict.fromkeys(texts)), persist=True)
+        self.warm(self._neighbours)
         self._neighbour_vecs = (
             self.cache.embed([r.reference_answers[0] for r in self._neighbours]) if self._neighbours else None
         )
@@ -315,22 +314,21 @@ class Scorer:
         weights = {s: max(idf(s), 0.3) for s in ref}
         return sum(weights[s] for s in ref & ans) / sum(weights.values())
 
-    def _other_question(self, p: _Prepared, a_vec: Matrix) -> tuple[str, float] | None:
-        """The best-fitting rubric of another bank question among the few whose reference answers
-        lie closest to this answer, with the value the answer would get there."""
+    def _other_question(self, p: _Prepared, a_vec: Matrix) -> float | None:
+        """The best value this answer gets from another bank question's rubric, among the few
+        whose reference answers lie closest to it."""
         if self._neighbour_vecs is None or p.rubric.question_id is None:
             return None
         own = self.cache.embed(list(p.rubric.reference_answers))
         overlap = (self._neighbour_vecs @ own.T).max(axis=1)
         sims = self._neighbour_vecs @ a_vec
-        best: tuple[str, float] | None = None
+        best: float | None = None
         for i in np.argsort(-sims)[: self.params.neighbours_checked]:
             other = self._neighbours[int(i)]
             if other.question_id == p.rubric.question_id or overlap[i] >= self.params.sibling_overlap:
                 continue  # the same question, or one asking much the same: its answers fit both
             value = self._score_prepared(_Prepared(other, p.answer, p.clean, [], p.spans)).value
-            if best is None or value > best[1]:
-                best = (str(other.question_id), value)
+            best = value if best is None else max(best, value)
         return best
 
     def _score_prepared(self, p: _Prepared, *, neighbours: bool = False) -> ScoreResult:
@@ -461,9 +459,9 @@ class Scorer:
             flags.append("off_topic")
             value = min(value, 1.0)
         other = self._other_question(p, a_vec) if neighbours and value > params.other_question_cap else None
-        if other is not None and other[1] >= value + params.other_question_margin:
+        if other is not None and other >= value + params.other_question_margin:
             flags.append("other_question")
-            components["other_question_value"] = other[1]
+            components["other_question_value"] = other
             value = min(value, params.other_question_cap)
         value = round(float(np.clip(value, 0.0, 10.0)), 2)
         return ScoreResult(
