@@ -193,3 +193,34 @@ def test_questions_that_overlap_do_not_cap_each_others_answers(scorer: Scorer, b
     strong = [s.text for s in q.sample_answers if s.label is SampleLabel.strong]
     for result in scorer.score_many([(Rubric.from_question(q), text) for text in strong]):
         assert "other_question" not in result.flags
+
+
+def test_a_rare_word_keeps_its_rarity_in_every_word_piece(scorer: Scorer) -> None:
+    """Rarity belongs to the word: "##ization" has no frequency of its own in English."""
+    pieces = scorer._wordpieces("Regularization curbs overfitting.")
+    assert len(pieces) > 4  # the tokenizer splits the rare words
+    assert pieces.count("regularization") >= 2 and pieces.count("overfitting") >= 2
+    assert set(pieces) == {"regularization", "curbs", "overfitting", "."}
+
+
+def test_reference_words_the_answer_says_count_in_full(scorer: Scorer) -> None:
+    """Contextual vectors of one word in two sentences sit below 1; the word itself was said."""
+    rubric = free_form_rubric(
+        "How does momentum help gradient descent?",
+        "Momentum averages past gradients, which damps oscillation across steep ravines.",
+    )
+    said = "Across ravines that are steep, momentum damps oscillation: past gradients are averages."
+    assert scorer.score(rubric, said).components["token_recall"] == pytest.approx(1.0, abs=1e-3)
+    # Different words for the same idea still earn credit through the vectors, but not in full.
+    paraphrase = "It keeps a running mean of earlier slopes, so updates stop zig-zagging in narrow valleys."
+    recall = scorer.score(rubric, paraphrase).components["token_recall"]
+    assert 0.3 < recall < 0.95
+
+
+def test_punctuation_carries_no_weight(scorer: Scorer) -> None:
+    """A reference's commas and full stops are not rare terms an answer must recall."""
+    rubric = free_form_rubric(
+        "Name two ways to fight overfitting.", "Dropout, weight decay, early stopping, more data."
+    )
+    terse = scorer.score(rubric, "dropout and weight decay and early stopping and more data")
+    assert terse.components["token_recall"] == pytest.approx(1.0, abs=1e-3)

@@ -86,3 +86,91 @@ def test_calibration_is_monotone_and_round_trips(scorer: Scorer, bank: Bank, tmp
     again = Calibration.load(tmp_path / "c.json")
     assert again.mode("keyed") == mode
     assert again.mode("keyed").apply(0.2) <= again.mode("keyed").apply(0.6)
+
+
+SEMEVAL_COLUMNS = [
+    "corpus",
+    "split",
+    "question_id",
+    "module",
+    "question",
+    "n_reference_answers",
+    "reference_answers",
+    "best_reference_answers",
+    "answer_id",
+    "student_answer",
+    "label_3way",
+    "label_2way",
+    "label_5way",
+]
+# (question, reference, [(answer, 5-way label)]): SemEval's shape, our own small content.
+SEMEVAL_ITEMS = [
+    (
+        "Why does the bulb stay dark when the switch is open?",
+        "The open switch breaks the closed path, so no current flows through the bulb.",
+        [
+            ("The switch leaves a gap so current cannot flow in a closed path through the bulb.", "correct"),
+            ("Because there is no complete circuit, no current reaches the bulb.", "correct"),
+            ("The bulb is dark.", "partially_correct_incomplete"),
+            ("The battery is too strong for the bulb.", "contradictory"),
+            ("I like the colour of the wires.", "irrelevant"),
+        ],
+    ),
+    (
+        "What does a stack do when you pop it?",
+        "Pop removes and returns the item on top, the one pushed last.",
+        [
+            ("It takes off the top item, which was the last one pushed, and gives it back.", "correct"),
+            ("Pop returns the most recently pushed element and removes it.", "correct"),
+            ("It changes the stack.", "partially_correct_incomplete"),
+            ("It removes the oldest item at the bottom.", "contradictory"),
+            ("Cats sleep most of the day.", "non_domain"),
+        ],
+    ),
+]
+
+
+def _semeval_dir(tmp_path: Path) -> Path:
+    from app.scoring.evaluation import SEMEVAL_GRADES
+
+    three = {"correct": "correct", "contradictory": "contradictory"}
+    rows = []
+    for split in ("train", "test-unseen-answers"):
+        for qi, (question, ref, answers) in enumerate(SEMEVAL_ITEMS):
+            for ai, (answer, label) in enumerate(answers):
+                assert label in SEMEVAL_GRADES
+                rows.append(
+                    {
+                        "corpus": "beetle",
+                        "split": split,
+                        "question_id": f"Q{qi}",
+                        "module": "M",
+                        "question": question,
+                        "n_reference_answers": "1",
+                        "reference_answers": ref,
+                        "best_reference_answers": ref,
+                        "answer_id": f"{split}-{qi}-{ai}",
+                        "student_answer": answer,
+                        "label_3way": three.get(label, "incorrect"),
+                        "label_2way": "correct" if label == "correct" else "incorrect",
+                        "label_5way": label,
+                    }
+                )
+    with (tmp_path / "semeval2013_flat.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=SEMEVAL_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    return tmp_path
+
+
+def test_semeval_report_per_split_with_the_value_against_the_grade(scorer: Scorer, tmp_path: Path) -> None:
+    from app.scoring.evaluation import evaluate_semeval
+
+    report = evaluate_semeval(scorer, _semeval_dir(tmp_path))
+    for task in ("2way", "3way"):
+        split = report[f"beetle/test-unseen-answers/{task}"]
+        assert split["n"] == 10
+        assert 0.0 <= split["accuracy"] <= 1.0 and 0.0 <= split["macro_f1"] <= 1.0
+    # Nothing is fitted for this one: the 0-10 value against the label on the grade scale.
+    assert report["beetle/test-unseen-answers/pearson_value_vs_grade"] > 0.6, report
+    assert "beetle/test-unseen-questions/2way" not in report  # no such rows, no made-up numbers

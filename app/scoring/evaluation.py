@@ -151,6 +151,20 @@ def _features(res: ScoreResult) -> list[float]:
     ]
 
 
+# SemEval labels on the bank's 0-10 sample scale (its strong, partial and wrong samples average
+# 8.6, 4.0 and 1.0), for fitting the free-form map: a correct answer scores like a strong sample,
+# a partial one like a partial sample, a wrong one like a wrong one ("incorrect" in the 3-way
+# task lumps partial, irrelevant and off-domain answers together).
+SEMEVAL_GRADES = {
+    "correct": 8.5,
+    "partially_correct_incomplete": 4.0,
+    "incorrect": 2.5,
+    "contradictory": 1.0,
+    "irrelevant": 0.0,
+    "non_domain": 0.0,
+}
+
+
 def _read_semeval(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -208,6 +222,16 @@ def evaluate_semeval(
                     "macro_f1": round(float(f1_score(y_true, y_pred, average="macro")), 4),
                     "weighted_f1": round(float(f1_score(y_true, y_pred, average="weighted")), 4),
                 }
+        # The 0-10 value against the human label on a grade scale, per split (nothing fitted): the
+        # measure closest to a graded CSV's Pearson.
+        for split in _SPLITS:
+            test = [i for i in idx if rows[i]["split"] == split]
+            values = [results[i].value for i in test]
+            if len(test) > 2 and np.std(values) > 0:
+                grades = [SEMEVAL_GRADES[rows[i]["label_5way"] or rows[i]["label_3way"]] for i in test]
+                report[f"{corpus}/{split}/pearson_value_vs_grade"] = round(
+                    float(stats.pearsonr(values, grades)[0]), 4
+                )
         # How far the raw 0-10 value alone tracks correctness (no fitting at all).
         values = [results[i].value for i in idx if rows[i]["split"] != "train"]
         correct = [float(rows[i]["label_2way"] == "correct") for i in idx if rows[i]["split"] != "train"]
@@ -220,19 +244,6 @@ def evaluate_semeval(
 
 
 # --- calibration -------------------------------------------------------------------------------
-
-# SemEval labels on the bank's 0-10 sample scale (its strong, partial and wrong samples average
-# 8.6, 4.0 and 1.0), for fitting the free-form map: a correct answer scores like a strong sample,
-# a partial one like a partial sample, a wrong one like a wrong one ("incorrect" in the 3-way
-# task lumps partial, irrelevant and off-domain answers together).
-SEMEVAL_GRADES = {
-    "correct": 8.5,
-    "partially_correct_incomplete": 4.0,
-    "incorrect": 2.5,
-    "contradictory": 1.0,
-    "irrelevant": 0.0,
-    "non_domain": 0.0,
-}
 
 
 def calibrate(

@@ -33,7 +33,7 @@ from app.scoring.text import content_words, idf, sentences, spans, stem, tokens,
 
 __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
-SCORER_VERSION = "mi-scorer-2"
+SCORER_VERSION = "mi-scorer-3"
 QUESTION_DEMOTE = 0.2  # weight of reference words that the question itself already contains
 
 _DONT_KNOW = re.compile(
@@ -278,22 +278,42 @@ class Scorer:
             self._token_cache[t] = (self._wordpieces(t), v)
 
     def _wordpieces(self, text: str) -> list[str]:
+        """For each word piece of the text, the whole word it belongs to: a word's rarity and its
+        stem belong to the word ("##ization" has no frequency of its own)."""
         tok = getattr(getattr(self.embedder, "_model", None), "tokenizer", None)
         if tok is None:
             return []
-        return [str(t).lstrip("#") for t in tok.tokenize(text)][:254]
+        pieces = [str(t) for t in tok.tokenize(text)][:254]
+        words: list[str] = []
+        starts: list[int] = []
+        for i, piece in enumerate(pieces):
+            if piece.startswith("##") and words:
+                words[-1] += piece[2:]
+            else:
+                words.append(piece)
+                starts.append(i)
+        out: list[str] = []
+        for n, word in enumerate(words):
+            end = starts[n + 1] if n + 1 < len(starts) else len(pieces)
+            out.extend([word] * (end - starts[n]))
+        return out
 
     def _token_recall(self, reference: str, answer: str, question: str = "") -> float:
-        """BERTScore-style recall of the reference's tokens by the answer's, weighted by rarity;
-        words the question already says count little (repeating them shows no knowledge)."""
+        """BERTScore-style recall of the reference's tokens by the answer's, weighted by the rarity
+        of the word each token belongs to; a reference word the answer itself uses (same stem)
+        counts as recalled in full, since contextual vectors of one word in two sentences can sit
+        well below 1. Words the question already says count little (repeating them shows no
+        knowledge)."""
         if not self._has_tokens:
             return 0.0
         self._ensure_tokens([reference, answer])
         ref_words, ref_vecs = self._token_cache[reference]
-        _, ans_vecs = self._token_cache[answer]
+        ans_words, ans_vecs = self._token_cache[answer]
         if len(ref_vecs) == 0 or len(ans_vecs) == 0 or len(ref_words) != len(ref_vecs):
             return 0.0
         best = (ref_vecs @ ans_vecs.T).max(axis=1)
+        said = {stem(w) for w in ans_words}
+        best = np.maximum(best, np.array([stem(w) in said for w in ref_words], dtype=np.float32))
         w = _idf_weights(ref_words)
         if question:
             asked = {stem(t) for t in tokens(question)}

@@ -63,7 +63,11 @@ def stem(word: str) -> str:
 
 @lru_cache(maxsize=65536)
 def idf(word: str) -> float:
-    """Rarity weight from general English word frequency: 0 for 'the', about 1 for rare terms."""
+    """Rarity weight from general English word frequency: 0 for 'the', about 1 for rare terms.
+    Punctuation has no frequency in the word list, which would make it the rarest of all: it
+    carries no content, so it weighs 0."""
+    if not any(ch.isalnum() for ch in word):
+        return 0.0
     z = zipf_frequency(word, "en")
     return max(0.0, min(1.0, (6.5 - z) / 4.5))
 
