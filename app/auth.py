@@ -65,15 +65,22 @@ def key_fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def keys_required(request: Request) -> bool:
+    """Whether callers must send a key: once any key exists, in the environment or the database."""
+    settings: Settings = request.app.state.settings
+    lookup: KeyLookup | None = getattr(request.app.state, "key_lookup", None)
+    return bool(settings.api_keys) or (lookup is not None and lookup.any_active())
+
+
 def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller; 401 for a missing or wrong key once any key (env or database) exists."""
+    if not keys_required(request):
+        return Principal(role=Role.admin, fingerprint=None, local=True)
     settings: Settings = request.app.state.settings
     lookup: KeyLookup | None = getattr(request.app.state, "key_lookup", None)
-    if not settings.api_keys and (lookup is None or not lookup.any_active()):
-        return Principal(role=Role.admin, fingerprint=None, local=True)
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     given = credentials.credentials.encode()

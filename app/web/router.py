@@ -11,24 +11,18 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from app.auth import keys_required
 from app.config import Settings
 from app.web.api_extra import router as api_router
+from app.web.jinja import strict_templates
 
 __all__ = ["STATIC_DIR", "router", "static_app"]
 
 _HERE = Path(__file__).resolve().parent
 STATIC_DIR = _HERE / "static"
 
-_templates = Jinja2Templates(
-    env=Environment(
-        loader=FileSystemLoader(_HERE / "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-    )
-)
+_templates = strict_templates(_HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
 router.include_router(api_router, prefix="/v1", include_in_schema=True)
@@ -42,7 +36,7 @@ def static_app() -> StaticFiles:
 def _context(request: Request, **extra: object) -> dict[str, object]:
     settings: Settings = request.app.state.settings
     return {
-        "needs_key": bool(settings.api_keys),
+        "needs_key": keys_required(request),
         "asset_version": request.app.version,
         "max_answer_chars": settings.max_answer_chars,
         "max_num_questions": settings.max_num_questions,

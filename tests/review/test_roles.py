@@ -126,10 +126,15 @@ def test_local_mode_is_open_and_keys_switch_it_off(app_factory: AppFactory, tmp_
     client = app_factory(make_settings(database_url=url))
     assert client.get("/v1/review/queue").status_code == 200
     assert client.get("/v1/keys").status_code == 200
+    # The pages ask for a key exactly when the API wants one.
+    for page in ("/", "/review"):
+        assert 'data-needs-key="false"' in client.get(page).text
     engine = create_db_engine(url)
     with create_session_factory(engine)() as session:
         made = create_key(session=session, role=Role.reviewer)
         assert client.get("/v1/review/queue").status_code == 401  # a key exists now: no more local mode
+        for page in ("/", "/review"):
+            assert 'data-needs-key="true"' in client.get(page).text, page
         assert (
             client.get("/v1/review/queue", headers={"Authorization": f"Bearer {made.key}"}).status_code == 200
         )
