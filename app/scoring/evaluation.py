@@ -165,6 +165,18 @@ SEMEVAL_GRADES = {
 }
 
 
+def _pearson(values: Sequence[float], target: Sequence[float]) -> float | None:
+    """Rounded Pearson, or None where it is undefined (too few rows, or constant values)."""
+    if len(values) < 3 or np.std(values) == 0:
+        return None
+    return round(float(stats.pearsonr(values, target)[0]), 4)
+
+
+def _grade(row: dict[str, str]) -> float:
+    """A SemEval answer's label on the 0-10 grade scale (the 5-way label where the corpus has one)."""
+    return SEMEVAL_GRADES[row["label_5way"] or row["label_3way"]]
+
+
 def _read_semeval(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -204,14 +216,14 @@ def evaluate_semeval(
         train = [i for i in idx if rows[i]["split"] == "train"]
         if not train:
             continue
+        tests = {split: [i for i in idx if rows[i]["split"] == split] for split in _SPLITS}
         for task, col in (("2way", "label_2way"), ("3way", "label_3way")):
             x_train = np.array([_features(results[i]) for i in train])
             y_train = [rows[i][col] for i in train]
             if len(set(y_train)) < 2:
                 continue
             clf = LogisticRegression(max_iter=2000, class_weight=None).fit(x_train, y_train)
-            for split in _SPLITS:
-                test = [i for i in idx if rows[i]["split"] == split]
+            for split, test in tests.items():
                 if not test:
                     continue
                 y_true = [rows[i][col] for i in test]
@@ -224,21 +236,16 @@ def evaluate_semeval(
                 }
         # The 0-10 value against the human label on a grade scale, per split (nothing fitted): the
         # measure closest to a graded CSV's Pearson.
-        for split in _SPLITS:
-            test = [i for i in idx if rows[i]["split"] == split]
-            values = [results[i].value for i in test]
-            if len(test) > 2 and np.std(values) > 0:
-                grades = [SEMEVAL_GRADES[rows[i]["label_5way"] or rows[i]["label_3way"]] for i in test]
-                report[f"{corpus}/{split}/pearson_value_vs_grade"] = round(
-                    float(stats.pearsonr(values, grades)[0]), 4
-                )
+        for split, test in tests.items():
+            pearson = _pearson([results[i].value for i in test], [_grade(rows[i]) for i in test])
+            if pearson is not None:
+                report[f"{corpus}/{split}/pearson_value_vs_grade"] = pearson
         # How far the raw 0-10 value alone tracks correctness (no fitting at all).
-        values = [results[i].value for i in idx if rows[i]["split"] != "train"]
-        correct = [float(rows[i]["label_2way"] == "correct") for i in idx if rows[i]["split"] != "train"]
-        if len(values) > 2 and np.std(values) > 0:
-            report[f"{corpus}/test/pearson_value_vs_correct"] = round(
-                float(stats.pearsonr(values, correct)[0]), 4
-            )
+        test = [i for i in idx if rows[i]["split"] != "train"]
+        correct = [float(rows[i]["label_2way"] == "correct") for i in test]
+        pearson = _pearson([results[i].value for i in test], correct)
+        if pearson is not None:
+            report[f"{corpus}/test/pearson_value_vs_correct"] = pearson
     report["seconds"] = round(time.perf_counter() - start, 2)
     return report
 
@@ -296,7 +303,7 @@ def calibrate(
         # The map also sees these short-reference answers, graded by their labels, so that it
         # spans the raw range of short references instead of saturating where long ones end.
         map_rows = weight_rows
-        map_target = [SEMEVAL_GRADES[r["label_5way"] or r["label_3way"]] for r, _ in graded]
+        map_target = [_grade(r) for r, _ in graded]
         meta["free_form_weights_from"] = f"semeval2013 train, {len(graded)} answers"
         meta["free_form_map_from"] = f"bank samples and semeval2013 train graded {SEMEVAL_GRADES}"
     modes = {

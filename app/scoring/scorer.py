@@ -283,20 +283,13 @@ class Scorer:
         tok = getattr(getattr(self.embedder, "_model", None), "tokenizer", None)
         if tok is None:
             return []
-        pieces = [str(t) for t in tok.tokenize(text)][:254]
-        words: list[str] = []
-        starts: list[int] = []
-        for i, piece in enumerate(pieces):
+        words: list[list[str]] = []  # each word as its pieces
+        for piece in [str(t) for t in tok.tokenize(text)][:254]:
             if piece.startswith("##") and words:
-                words[-1] += piece[2:]
+                words[-1].append(piece[2:])
             else:
-                words.append(piece)
-                starts.append(i)
-        out: list[str] = []
-        for n, word in enumerate(words):
-            end = starts[n + 1] if n + 1 < len(starts) else len(pieces)
-            out.extend([word] * (end - starts[n]))
-        return out
+                words.append([piece])
+        return ["".join(word) for word in words for _ in word]
 
     def _token_recall(self, reference: str, answer: str, question: str = "") -> float:
         """BERTScore-style recall of the reference's tokens by the answer's, weighted by the rarity
@@ -311,15 +304,15 @@ class Scorer:
         ans_words, ans_vecs = self._token_cache[answer]
         if len(ref_vecs) == 0 or len(ans_vecs) == 0 or len(ref_words) != len(ref_vecs):
             return 0.0
-        best = (ref_vecs @ ans_vecs.T).max(axis=1)
+        ref_stems = [stem(w) for w in ref_words]
         said = {stem(w) for w in ans_words}
-        best = np.maximum(best, np.array([stem(w) in said for w in ref_words], dtype=np.float32))
+        best = np.maximum(
+            (ref_vecs @ ans_vecs.T).max(axis=1), np.array([s in said for s in ref_stems], dtype=np.float32)
+        )
         w = _idf_weights(ref_words)
         if question:
             asked = {stem(t) for t in tokens(question)}
-            w = w * np.array(
-                [QUESTION_DEMOTE if stem(t) in asked else 1.0 for t in ref_words], dtype=np.float32
-            )
+            w = w * np.array([QUESTION_DEMOTE if s in asked else 1.0 for s in ref_stems], dtype=np.float32)
         if w.sum() == 0:
             return float(best.mean())
         return float((best * w).sum() / w.sum())
