@@ -102,23 +102,8 @@ async def answer(
     transcript = spoken.transcript.model_dump(mode="json") if spoken else None
     speech = spoken.speech.model_dump(mode="json") if spoken else None
     heard = {"transcript": transcript, "speech": speech}
-    if not stream and spoken is not None:
-        pending = await service.prepare_turn(
-            session=session, bank=bank, settings=settings, scorer=scorer, llm=llm,
-            interview_id=interview_id, text=text, owner=owner,
-        )  # fmt: skip
-        coaching = await service.coach_turn(llm=llm, pending=pending)
-        result = service.finish_turn(
-            session=session,
-            bank=bank,
-            pending=pending,
-            coaching=coaching,
-            transcript=transcript,
-            speech=speech,
-        )
-        return result.model_copy(update=heard)
     if not stream:
-        return await service.answer_interview(
+        result = await service.answer_interview(
             session=session,
             bank=bank,
             settings=settings,
@@ -127,7 +112,10 @@ async def answer(
             interview_id=interview_id,
             text=text,
             owner=owner,
+            transcript=transcript,
+            speech=speech,
         )
+        return result.model_copy(update=heard)
     # Validation and scoring happen before the stream opens, so their errors are ordinary JSON errors.
     pending = await service.prepare_turn(
         session=session,

@@ -384,8 +384,11 @@ async def answer_interview(
     interview_id: str,
     text: str,
     owner: str | None = None,
+    transcript: dict[str, object] | None = None,
+    speech: dict[str, object] | None = None,
 ) -> AnswerOut:
-    """One whole turn: score, coach, store, advance."""
+    """One whole turn: score, coach, store, advance (a spoken answer's transcript and speaking
+    metrics are stored with it)."""
     pending = await prepare_turn(
         session=session,
         bank=bank,
@@ -397,7 +400,9 @@ async def answer_interview(
         owner=owner,
     )
     coaching = await coach_turn(llm=llm, pending=pending)
-    return finish_turn(session=session, bank=bank, pending=pending, coaching=coaching)
+    return finish_turn(
+        session=session, bank=bank, pending=pending, coaching=coaching, transcript=transcript, speech=speech
+    )
 
 
 # -- reporting ---------------------------------------------------------------------------------
