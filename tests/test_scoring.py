@@ -169,6 +169,26 @@ async def test_concurrent_requests_share_an_encode_call(scorer: Scorer, bank: Ba
         assert r.value == scorer.score(Rubric.from_question(q), a).value
 
 
+async def test_a_lone_request_does_not_wait_for_company(scorer: Scorer, bank: Bank, tmp_path: Path) -> None:
+    """The batch window is spent only while requests arrive together. With a one-minute window,
+    requests that come one at a time are answered at once (waiting would time out here)."""
+    fresh = Scorer(EmbeddingCache(scorer.embedder, tmp_path), scorer.calibration)
+    settings = scorer.embedder.settings.model_copy(update={"batch_window_ms": 60_000.0})
+
+    class _LongWindow:
+        def __init__(self) -> None:
+            self.settings = settings
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(scorer.embedder, name)
+
+    fresh.embedder = _LongWindow()  # type: ignore[assignment]
+    rubric = Rubric.from_question(_dropout(bank))
+    for answer in ("It switches off random units while training.", "It averages many thinned networks."):
+        result = await asyncio.wait_for(fresh.score_async(rubric, answer), timeout=30)
+        assert result.value == scorer.score(rubric, answer).value
+
+
 def test_an_answer_to_another_question_is_capped(scorer: Scorer, bank: Bank) -> None:
     """A good answer to a different bank question fits that question far better: capped at 2."""
     assert scorer.has_neighbours, "the session scorer knows the bank's questions"

@@ -528,12 +528,16 @@ class _MicroBatcher:
         settings = getattr(self.scorer.embedder, "settings", None)
         window = (getattr(settings, "batch_window_ms", 4.0) or 0) / 1000
         max_batch = getattr(settings, "max_batch_size", 64)
+        company = False  # did the last batch hold more than one request?
         while True:
             batch = [await queue.get()]
-            if window:
+            # Wait for others only while requests are arriving together: a lone client would pay
+            # the window on every answer and gain nothing from it.
+            if window and (company or not queue.empty()):
                 await asyncio.sleep(window)
             while not queue.empty() and len(batch) < max_batch:
                 batch.append(queue.get_nowait())
+            company = len(batch) > 1
             try:
                 results = await asyncio.to_thread(self.scorer.score_many, [(r, a) for r, a, _ in batch])
             except Exception as exc:  # handed to each waiting request, which raises it
