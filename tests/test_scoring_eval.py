@@ -6,11 +6,12 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from app.bank.models import Bank
 from app.cli import app as cli
-from app.scoring.calibration import Calibration, fit_mode
+from app.scoring.calibration import Calibration, fit_mode, fit_weights
 from app.scoring.evaluation import agreement, evaluate_csv, read_graded_csv
 from app.scoring.scorer import Scorer
 
@@ -86,6 +87,26 @@ def test_calibration_is_monotone_and_round_trips(scorer: Scorer, bank: Bank, tmp
     again = Calibration.load(tmp_path / "c.json")
     assert again.mode("keyed") == mode
     assert again.mode("keyed").apply(0.2) <= again.mode("keyed").apply(0.6)
+
+
+def test_weights_fitted_within_questions_ignore_what_only_tells_questions_apart() -> None:
+    """Coverage here is high for every answer to the easy question and low for every answer to
+    the hard one, and says nothing about which answer to a question is better; token recall does.
+    Pooled, coverage borrows the questions' difference in grades; within questions it gets none."""
+    rows: list[dict[str, float]] = []
+    target: list[float] = []
+    groups: list[str] = []
+    for question, level, base in (("easy", 0.9, 6.0), ("hard", 0.2, 0.0)):
+        for recall in (0.1, 0.4, 0.7, 1.0):
+            rows.append({"coverage": level, "token_recall": recall})
+            target.append(base + 4 * recall)
+            groups.append(question)
+    pooled = fit_weights(rows, target)
+    within = fit_weights(rows, target, groups=groups)
+    assert pooled["coverage"] > 0.3
+    assert within["coverage"] == 0.0 and within["token_recall"] == 1.0
+    with pytest.raises(ValueError, match="one group per example"):
+        fit_weights(rows, target, groups=groups[:-1])
 
 
 SEMEVAL_COLUMNS = [

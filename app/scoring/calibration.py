@@ -9,7 +9,7 @@ refits them and stores a versioned JSON file that the scorer loads at start.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,14 +74,34 @@ class Calibration:
         return cls(name=data["name"], modes=modes, meta=data.get("meta", {}))
 
 
-def fit_weights(features: Sequence[Mapping[str, float]], target: Sequence[float]) -> dict[str, float]:
-    """Non-negative least squares: every signal can only raise the score, never lower it."""
+def fit_weights(
+    features: Sequence[Mapping[str, float]],
+    target: Sequence[float],
+    *,
+    groups: Sequence[Hashable] | None = None,
+) -> dict[str, float]:
+    """Non-negative least squares: every signal can only raise the score, never lower it.
+
+    With `groups` (the question each answer was given to), signals and target are centred within
+    each group, so the weights learn how answers to one question differ, not how questions differ.
+    Some questions' references are easy to cover whatever the answer says, and a pooled fit lets
+    that pass for answer quality: on SemEval's training answers it gave key-point coverage 0.32 of
+    the weight, the fit within questions 0.11, and the latter's value follows the human grades
+    better on every SemEval test split (README, "Scoring quality")."""
     from scipy.optimize import nnls
 
     x = np.array([[f.get(k, 0.0) for k in SIGNALS] for f in features], dtype=float)
     y = np.asarray(target, dtype=float)
-    # Centre so the intercept does not leak into the weights.
-    coef, _ = nnls(x - x.mean(axis=0), y - y.mean())
+    keys = list(groups) if groups is not None else [0] * len(y)
+    if len(keys) != len(y):
+        raise ValueError("groups must name one group per example")
+    # Centre (per group when given) so the intercept does not leak into the weights.
+    xc, yc = x.copy(), y.copy()
+    for key in dict.fromkeys(keys):
+        rows = np.array([k == key for k in keys])
+        xc[rows] -= x[rows].mean(axis=0)
+        yc[rows] -= y[rows].mean()
+    coef, _ = nnls(xc, yc)
     if coef.sum() == 0:
         coef = np.ones(len(SIGNALS))
     coef = coef / coef.sum()
@@ -115,10 +135,11 @@ def fit_mode(
     *,
     weight_features: Sequence[Mapping[str, float]] | None = None,
     weight_target: Sequence[float] | None = None,
+    weight_groups: Sequence[Hashable] | None = None,
 ) -> ModeCalibration:
-    """Weights from (weight_features, weight_target) if given, else from the calibration rows;
-    the monotone map always from the calibration rows (target on the 0-10 scale)."""
-    weights = fit_weights(weight_features or features, weight_target or target)
+    """Weights from (weight_features, weight_target, weight_groups) if given, else from the
+    calibration rows; the monotone map always from the calibration rows (target on 0-10)."""
+    weights = fit_weights(weight_features or features, weight_target or target, groups=weight_groups)
     mode = ModeCalibration(weights=weights, xs=(0.0, 1.0), ys=(0.0, 10.0))
     xs, ys = fit_map([mode.raw(f) for f in features], target)
     return ModeCalibration(weights=weights, xs=xs, ys=ys)

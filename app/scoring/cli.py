@@ -69,12 +69,14 @@ def eval_command(
 
 def calibrate_command(
     semeval: Annotated[Path | None, typer.Option(help="SemEval-2013 folder (free-form weights)")] = None,
-    semeval_rows: Annotated[int, typer.Option(help="how many SemEval training answers to use")] = 3000,
+    semeval_rows: Annotated[
+        int | None, typer.Option(help="how many SemEval training answers to use (default: all)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="output file (default: settings)")] = None,
 ) -> None:
     """Refit the calibration on the bank's graded sample answers and store it (versioned)."""
     from app.bank.loader import load_bank
-    from app.scoring.evaluation import calibrate
+    from app.scoring.evaluation import calibrate, semeval_train_size
     from app.scoring.service import build_scorer
 
     settings = Settings()
@@ -82,7 +84,10 @@ def calibrate_command(
     with _err.status("loading the embedding model"):
         scorer = build_scorer(settings)
     bank = load_bank(settings.bank_dir)
-    n = 2 * sum(len(q.sample_answers) for q in bank.questions.values()) + (semeval_rows if semeval else 0)
+    n = 2 * sum(len(q.sample_answers) for q in bank.questions.values())
+    if semeval:
+        train = semeval_train_size(semeval)
+        n += train if semeval_rows is None else min(semeval_rows, train)
     with _progress(n, "calibrating") as bar:
         task = bar.tasks[0].id
         cal = calibrate(

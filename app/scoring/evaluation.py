@@ -26,6 +26,7 @@ __all__ = [
     "quadratic_weighted_kappa",
     "read_graded_csv",
     "score_free_form",
+    "semeval_train_size",
 ]
 
 Progress = Callable[[int], None]
@@ -182,6 +183,11 @@ def _read_semeval(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def semeval_train_size(data_dir: Path) -> int:
+    """How many answers SemEval's training split holds."""
+    return sum(r["split"] == "train" for r in _read_semeval(data_dir / "semeval2013_flat.csv"))
+
+
 def evaluate_semeval(
     scorer: Scorer, data_dir: Path, *, progress: Progress | None = None, per_split: int | None = None
 ) -> dict[str, Any]:
@@ -258,17 +264,18 @@ def calibrate(
     bank: Bank,
     *,
     semeval_dir: Path | None = None,
-    semeval_rows: int = 3000,
+    semeval_rows: int | None = None,
     progress: Progress | None = None,
 ) -> Calibration:
     """Refit both modes on the bank's graded sample answers.
 
     keyed: weights and map from the sample answers scored against their full rubrics.
     free_form: the weights from SemEval's training split when given (human correct/incorrect
-    labels on a different domain, so the weights do not fit our own samples twice), else from the
-    samples; the map from the same answers scored against the reference answer alone, plus, when
-    given, those SemEval answers graded by SEMEVAL_GRADES (short references reach higher raw
-    values than the bank's long ones, and a map fitted on long ones alone saturates there)."""
+    labels on a different domain, so the weights do not fit our own samples twice), fitted within
+    each question, on all its answers unless `semeval_rows` says how many; else from the samples.
+    The map from the same answers scored against the reference answer alone, plus, when given,
+    those SemEval answers graded by SEMEVAL_GRADES (short references reach higher raw values than
+    the bank's long ones, and a map fitted on long ones alone saturates there)."""
     samples = [(q, s) for q in bank.questions.values() for s in q.sample_answers]
     targets = [s.score for _, s in samples]
     keyed = scorer.score_many([(Rubric.from_question(q), s.text) for q, s in samples])
@@ -284,6 +291,7 @@ def calibrate(
     ki, fi = usable(keyed), usable(free)
     weight_rows: list[dict[str, float]] | None = None
     weight_target: list[float] | None = None
+    weight_groups: list[tuple[str, str]] | None = None
     map_rows: list[dict[str, float]] = []
     map_target: list[float] = []
     meta: dict[str, Any] = {"bank_samples": len(samples), "scorer_version": scorer.version}
@@ -291,7 +299,8 @@ def calibrate(
         import random
 
         rows = [r for r in _read_semeval(semeval_dir / "semeval2013_flat.csv") if r["split"] == "train"]
-        rows = random.Random(13).sample(rows, min(semeval_rows, len(rows)))
+        if semeval_rows is not None:
+            rows = random.Random(13).sample(rows, min(semeval_rows, len(rows)))
         res = score_free_form(
             scorer,
             [(r["question"], r["reference_answers"].split(" || "), r["student_answer"]) for r in rows],
@@ -300,11 +309,12 @@ def calibrate(
         graded = [(r, x.components) for r, x in zip(rows, res, strict=True) if x.components]
         weight_rows = [dict(c) for _, c in graded]
         weight_target = [10.0 * (r["label_2way"] == "correct") for r, _ in graded]
+        weight_groups = [(r["corpus"], r["question_id"]) for r, _ in graded]
         # The map also sees these short-reference answers, graded by their labels, so that it
         # spans the raw range of short references instead of saturating where long ones end.
         map_rows = weight_rows
         map_target = [_grade(r) for r, _ in graded]
-        meta["free_form_weights_from"] = f"semeval2013 train, {len(graded)} answers"
+        meta["free_form_weights_from"] = f"semeval2013 train, {len(graded)} answers, within each question"
         meta["free_form_map_from"] = f"bank samples and semeval2013 train graded {SEMEVAL_GRADES}"
     modes = {
         "keyed": fit_mode([keyed[i].components for i in ki], [targets[i] for i in ki]),
@@ -313,6 +323,7 @@ def calibrate(
             [*(targets[i] for i in fi), *map_target],
             weight_features=weight_rows,
             weight_target=weight_target,
+            weight_groups=weight_groups,
         ),
     }
     return Calibration(name=f"{scorer.version}-{stamp()}", modes=modes, meta=meta)
