@@ -471,7 +471,10 @@ class Scorer:
         if relevance < params.relevance_gate:
             flags.append("off_topic")
             value = min(value, 1.0)
-        other = self._other_question(p, a_vec) if neighbours and value > params.other_question_cap else None
+        # Another rubric's value stops at 10, so above 10 - margin the guard cannot fire: skip the
+        # check (four more scorings) where its answer could not matter.
+        checkable = params.other_question_cap < value <= 10.0 - params.other_question_margin
+        other = self._other_question(p, a_vec) if neighbours and checkable else None
         if other is not None and other >= value + params.other_question_margin:
             flags.append("other_question")
             components["other_question_value"] = other
