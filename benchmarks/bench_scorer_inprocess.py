@@ -15,11 +15,12 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench_scoring import encode_as_scoring  # its sibling: a script run puts this folder on sys.path
+
 from app.bank.loader import load_bank
 from app.config import Settings
 from app.scoring.schemas import Rubric
 from app.scoring.service import build_scorer
-from app.scoring.text import spans
 
 
 def main() -> None:
@@ -40,8 +41,7 @@ def main() -> None:
         bare, scored = [], []
         for _, answer in items:
             t0 = time.perf_counter()
-            model.embed_with_tokens([answer])
-            model.embed(spans(answer))
+            encode_as_scoring(model, [answer])
             bare.append(time.perf_counter() - t0)
         for rubric, answer in items:
             t0 = time.perf_counter()

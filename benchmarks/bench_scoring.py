@@ -28,7 +28,7 @@ import httpx
 from app.bank.loader import load_bank
 from app.bank.models import Question
 from app.config import Settings
-from app.scoring.embedders import create_embedder
+from app.scoring.embedders import Embedder, create_embedder
 from app.scoring.text import spans
 
 
@@ -36,6 +36,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def encode_as_scoring(model: Embedder, answers: list[str]) -> None:
+    """The bare model on exactly the texts scoring these answers encodes: each answer with its
+    token vectors (one pass gives both), then their spans."""
+    model.embed_with_tokens(answers)
+    model.embed([s for a in answers for s in spans(a)])
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -81,25 +88,18 @@ def main() -> None:
         runs[n] = pool[start : start + args.answers]
     model = create_embedder(settings)  # the bare model; the server builds its own scorer
 
-    def texts_of(pairs: list[tuple[Question, str]]) -> list[list[str]]:
-        # Exactly the texts one scoring encodes: the answer (sentence and token vectors) and its spans.
-        return [[t, *spans(t)] for _, t in pairs]
-
     def bare_single(pairs: list[tuple[Question, str]]) -> float:
         times = []
-        for group in texts_of(pairs):
+        for _, answer in pairs:
             t0 = time.perf_counter()
-            model.embed_with_tokens(group[:1])
-            model.embed(group[1:])
+            encode_as_scoring(model, [answer])
             times.append(time.perf_counter() - t0)
         return statistics.median(times)
 
     def bare_batch(pairs: list[tuple[Question, str]]) -> float:
-        groups = texts_of(pairs)
         t0 = time.perf_counter()
-        model.embed_with_tokens([g[0] for g in groups])
-        model.embed([t for g in groups for t in g[1:]])
-        return len(groups) / (time.perf_counter() - t0)
+        encode_as_scoring(model, [answer for _, answer in pairs])
+        return len(pairs) / (time.perf_counter() - t0)
 
     # The server in its own process, as `mockinterview serve` runs it, so the client's own work
     # does not share its interpreter.
