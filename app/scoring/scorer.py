@@ -327,13 +327,12 @@ class Scorer:
         weights = {s: max(idf(s), 0.3) for s in ref}
         return sum(weights[s] for s in ref & ans) / sum(weights.values())
 
-    def _other_question(self, p: _Prepared, a_vec: Matrix) -> float | None:
+    def _other_question(self, p: _Prepared, a_vec: Matrix, r_vecs: Matrix) -> float | None:
         """The best value this answer gets from another bank question's rubric, among the few
-        whose reference answers lie closest to it."""
+        whose reference answers lie closest to it (`r_vecs`: its own question's references)."""
         if self._neighbour_vecs is None or p.rubric.question_id is None:
             return None
-        own = self.cache.embed(list(p.rubric.reference_answers))
-        overlap = (self._neighbour_vecs @ own.T).max(axis=1)
+        overlap = (self._neighbour_vecs @ r_vecs.T).max(axis=1)
         sims = self._neighbour_vecs @ a_vec
         best: float | None = None
         for i in np.argsort(-sims)[: self.params.neighbours_checked]:
@@ -474,7 +473,7 @@ class Scorer:
         # Another rubric's value stops at 10, so above 10 - margin the guard cannot fire: skip the
         # check (four more scorings) where its answer could not matter.
         checkable = params.other_question_cap < value <= 10.0 - params.other_question_margin
-        other = self._other_question(p, a_vec) if neighbours and checkable else None
+        other = self._other_question(p, a_vec, r_vecs) if neighbours and checkable else None
         if other is not None and other >= value + params.other_question_margin:
             flags.append("other_question")
             components["other_question_value"] = other
