@@ -73,14 +73,7 @@ def bank_scores(scorer: Scorer, bank: Bank) -> dict[str, dict[str, ScoreResult]]
         "gibberish",
         "I don't know",
         "prompt injection",
-        pytest.param(
-            "another question's reference answer",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 4 target not met: 4 of 181 questions give another topic's reference "
-                "answer more than 2/10, where the two answers share content (test_other_reference_ratchet)",
-            ),
-        ),
+        "another question's reference answer",
     ],
 )
 def test_attacks_score_at_most_2(bank_scores: dict[str, dict[str, ScoreResult]], attack: str) -> None:
@@ -91,18 +84,6 @@ def test_attacks_score_at_most_2(bank_scores: dict[str, dict[str, ScoreResult]],
 def test_keyword_lists_score_at_most_4(bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
     too_high = {qid: s["keyword list"].value for qid, s in bank_scores.items() if s["keyword list"].value > 4}
     assert not too_high, f"bare term lists scored above 4/10 on {len(too_high)} questions: {too_high}"
-
-
-def test_other_reference_ratchet(bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
-    """Until the target holds, the count may only fall (measured: 4 of 181 above 2, mean 1.77; 86
-    before the other_question guard). The fourth, with mi-scorer-3: the CNN parameter-count question
-    answered with the dense-network parameter-count reference went from 6.97 (capped at 2) to 7.02,
-    and an answer at 7 or more cannot be capped while the other rubric's value stops at 10."""
-    attack = "another question's reference answer"
-    above = [qid for qid, s in bank_scores.items() if s[attack].value > 2]
-    assert len(above) <= 4, f"{len(above)} questions give another topic's reference answer above 2/10"
-    mean = sum(s[attack].value for s in bank_scores.values()) / len(bank_scores)
-    assert mean <= 1.8, f"mean score of another topic's reference answer rose to {mean:.2f}"
 
 
 def _by_label(bank: Bank, scores: dict[str, ScoreResult], q: Question) -> dict[SampleLabel, list[float]]:

@@ -33,7 +33,7 @@ from app.scoring.text import content_words, idf, sentences, spans, stem, tokens,
 
 __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
-SCORER_VERSION = "mi-scorer-4"
+SCORER_VERSION = "mi-scorer-5"
 QUESTION_DEMOTE = 0.2  # weight of reference words that the question itself already contains
 
 _DONT_KNOW = re.compile(
@@ -97,9 +97,13 @@ class Params:
     echo_similarity: float = 0.80
     echo_novelty: float = 0.30
     neighbours_checked: int = 4  # other bank questions (closest references) an answer is tried on
-    other_question_margin: float = 3.0  # fits another question by this many points more: capped
+    # Another question's rubric gives this much more raw signal (before the map, which flattens
+    # near 10): capped. On the bank, strong samples reach 0.05 at most, partial 0.13, another
+    # question's reference answer 0.63 or more; eight wrong samples, answers to a different
+    # question, reach 0.25-0.31.
+    other_question_margin: float = 0.25
     other_question_cap: float = 2.0
-    sibling_overlap: float = 0.70  # reference answers this alike: the questions overlap, no cap
+    sibling_overlap: float = 0.80  # reference answers this alike: the questions overlap, no cap
 
 
 @dataclass
@@ -327,9 +331,11 @@ class Scorer:
         weights = {s: max(idf(s), 0.3) for s in ref}
         return sum(weights[s] for s in ref & ans) / sum(weights.values())
 
-    def _other_question(self, p: _Prepared, a_vec: Matrix, r_vecs: Matrix) -> float | None:
-        """The best value this answer gets from another bank question's rubric, among the few
-        whose reference answers lie closest to it (`r_vecs`: its own question's references)."""
+    def _other_question(self, p: _Prepared, a_vec: Matrix, r_vecs: Matrix, bar: float) -> float | None:
+        """The best raw signal this answer gets from another bank question's rubric, if one reaches
+        `bar`, among the few whose reference answers lie closest to it (`r_vecs`: its own
+        question's references). Raw, not value: the map is flat near 10, so an answer strong on
+        its own question could never fit another one by a margin in points."""
         if self._neighbour_vecs is None or p.rubric.question_id is None:
             return None
         overlap = (self._neighbour_vecs @ r_vecs.T).max(axis=1)
@@ -339,8 +345,15 @@ class Scorer:
             other = self._neighbours[int(i)]
             if other.question_id == p.rubric.question_id or overlap[i] >= self.params.sibling_overlap:
                 continue  # the same question, or one asking much the same: its answers fit both
-            value = self._score_prepared(_Prepared(other, p.answer, p.clean, [], p.spans)).value
-            best = value if best is None else max(best, value)
+            mode = self.calibration.mode("keyed" if other.key_points else "free_form")
+            # Every signal but lexical recall is at most 1: skip rubrics that cannot reach the bar.
+            lexical = max(self._lexical_recall(r, p.clean, other.question) for r in other.reference_answers)
+            ceiling = mode.raw({k: lexical if k == "lexical" else 1.0 for k in mode.weights})
+            if ceiling < bar:
+                continue
+            raw = self._score_prepared(_Prepared(other, p.answer, p.clean, [], p.spans)).components["raw"]
+            if raw >= bar and (best is None or raw > best):
+                best = raw
         return best
 
     def _score_prepared(self, p: _Prepared, *, neighbours: bool = False) -> ScoreResult:
@@ -470,14 +483,12 @@ class Scorer:
         if relevance < params.relevance_gate:
             flags.append("off_topic")
             value = min(value, 1.0)
-        # Another rubric's value stops at 10, so above 10 - margin the guard cannot fire: skip the
-        # check (four more scorings) where its answer could not matter.
-        checkable = params.other_question_cap < value <= 10.0 - params.other_question_margin
-        other = self._other_question(p, a_vec, r_vecs) if neighbours and checkable else None
-        if other is not None and other >= value + params.other_question_margin:
-            flags.append("other_question")
-            components["other_question_value"] = other
-            value = min(value, params.other_question_cap)
+        if neighbours and value > params.other_question_cap:
+            other = self._other_question(p, a_vec, r_vecs, raw + params.other_question_margin)
+            if other is not None:
+                flags.append("other_question")
+                components["other_question_raw"] = other
+                value = min(value, params.other_question_cap)
         value = round(float(np.clip(value, 0.0, 10.0)), 2)
         return ScoreResult(
             value=value,
