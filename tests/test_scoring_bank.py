@@ -56,6 +56,9 @@ def bank_scores(scorer: Scorer, bank: Bank) -> dict[str, dict[str, ScoreResult]]
         for name, text in _attacks(bank, q).items():
             items.append((q.id, name, rubric, text))
         items.append((q.id, "keyword list", rubric, _keyword_list(q)))
+        items.append((q.id, "reference answer", rubric, q.reference_answer))
+        for f in q.follow_ups:
+            items.append((q.id, f"follow-up {f.id}", Rubric.from_follow_up(q, f), f.reference_answer))
         for i, s in enumerate(q.sample_answers):
             items.append((q.id, f"sample {i}", rubric, s.text))
     results = scorer.score_many([(r, t) for _, _, r, t in items])
@@ -86,6 +89,21 @@ def test_keyword_lists_score_at_most_4(bank_scores: dict[str, dict[str, ScoreRes
     assert not too_high, f"bare term lists scored above 4/10 on {len(too_high)} questions: {too_high}"
 
 
+def test_reference_answers_score_full_marks_on_their_own_rubrics(
+    bank_scores: dict[str, dict[str, ScoreResult]],
+) -> None:
+    """Every question's and follow-up's own reference answer: at least 9, nothing flagged. Five
+    references once matched one of their own misconceptions (capped at 3.5), and two lost a
+    sentence about the fine-tuning learning rate ("10 to 100 times smaller") as an injection."""
+    low = {
+        f"{qid} / {name}": (s.value, s.flags)
+        for qid, scores in bank_scores.items()
+        for name, s in scores.items()
+        if (name == "reference answer" or name.startswith("follow-up ")) and (s.value < 9 or s.flags)
+    }
+    assert not low, f"{len(low)} reference answers lose marks on their own rubric: {low}"
+
+
 def _by_label(bank: Bank, scores: dict[str, ScoreResult], q: Question) -> dict[SampleLabel, list[float]]:
     out: dict[SampleLabel, list[float]] = defaultdict(list)
     for i, s in enumerate(q.sample_answers):
@@ -93,7 +111,7 @@ def _by_label(bank: Bank, scores: dict[str, ScoreResult], q: Question) -> dict[S
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4 target not met: 109 of 362 strong samples score below 7")
+@pytest.mark.xfail(strict=True, reason="issue 4 target not met: 108 of 362 strong samples score below 7")
 def test_strong_samples_score_at_least_7(bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
     low = {
         f"{q.id}#{i}": bank_scores[q.id][f"sample {i}"].value
@@ -105,8 +123,8 @@ def test_strong_samples_score_at_least_7(bank: Bank, bank_scores: dict[str, dict
 
 
 def test_sample_ordering_ratchet(bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
-    """Until the targets hold, these may only improve (measured: 253 of 362 strong samples at 7 or
-    more; 43 of 181 questions misordered, all partial below wrong; strong 1 point above wrong always).
+    """Until the targets hold, these may only improve (measured: 254 of 362 strong samples at 7 or
+    more; 42 of 181 questions misordered, all partial below wrong; strong 1 point above wrong always).
     The mi-scorer-3 refit left the keyed signals as they were (Pearson 0.860 on the samples either
     way) but moved the map's knot near 7 down by 0.14, which took 257 strong samples to 253."""
     strong = [
@@ -116,18 +134,18 @@ def test_sample_ordering_ratchet(bank: Bank, bank_scores: dict[str, dict[str, Sc
         if s.label is SampleLabel.strong
     ]
     share = sum(v >= 7 for v in strong) / len(strong)
-    assert share >= 0.69, f"only {share:.0%} of strong samples score 7 or more"
+    assert share >= 0.70, f"only {share:.0%} of strong samples score 7 or more"
     misordered = strong_below_wrong = 0
     for q in bank.questions.values():
         by = _by_label(bank, bank_scores[q.id], q)
         s_, p_, w_ = (sum(v) / len(v) for v in (by["strong"], by["partial"], by["wrong"]))
         misordered += not s_ > p_ > w_
         strong_below_wrong += not s_ > w_ + 1
-    assert misordered <= 45, f"{misordered} questions order strong > partial > wrong wrongly"
+    assert misordered <= 42, f"{misordered} questions order strong > partial > wrong wrongly"
     assert strong_below_wrong <= 1, f"{strong_below_wrong} questions: strong samples not 1 point above wrong"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4 target not met: 43 of 181 questions misordered")
+@pytest.mark.xfail(strict=True, reason="issue 4 target not met: 42 of 181 questions misordered")
 def test_strong_above_partial_above_wrong(bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
     """Per question, the mean strong sample beats the mean partial, which beats the mean wrong."""
     bad = {}

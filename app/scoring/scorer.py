@@ -44,8 +44,16 @@ _DONT_KNOW = re.compile(
     re.IGNORECASE,
 )
 _INJECTION = re.compile(
-    r"(ignore|disregard|forget|override)\b.{0,40}\b(rubric|instruction|previous|above|prompt|rules|grading)"
-    r"|\b(grade|score|rate|mark)\b.{0,30}\b(10|ten|full marks|100)\b"
+    # Orders aimed at the grading, not any "forget ... previous": a fine-tuned network that forgets
+    # what it learned on previous tasks is an answer about catastrophic forgetting.
+    r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+|these\s+|those\s+)*"
+    r"((previous|prior|above|earlier|system|grading)\s+)?"
+    r"(rubric|instructions?|prompts?|rules|grading|guidelines|everything\s+(above|before))"
+    # A score addressed to the grader, not any number near "rate": "learning rate 10 to 100 times
+    # smaller" is a fine-tuning answer's content.
+    r"|\b(grade|score|rate|mark|give|award|assign)\b.{0,30}"
+    r"(\b(10|ten)\s*(/|out of)\s*(10|ten)\b|\bfull marks)"
+    r"|\b(grade|score|rate|mark)\s+(this|my)\s+(answer|response|reply)\b"
     r"|\b(system|assistant)\s*:|</?\s*(answer|data|system|instructions?)\s*>|\"score\"\s*:",
     re.IGNORECASE,
 )
@@ -356,6 +364,14 @@ class Scorer:
                 best = raw
         return best
 
+    def _reference_says(self, rubric: Rubric, span_vec: np.ndarray) -> float:
+        """How closely the reference answer itself says what this answer span says (best span).
+        A span the reference says at least as closely as a misconception states no misconception:
+        five bank references matched one of their own misconceptions more closely than the key
+        point it contradicts. Only asked of the rare span that passes the other tests."""
+        ref_spans = [s for r in rubric.reference_answers for s in spans(r)]
+        return float((self.cache.embed(ref_spans) @ span_vec).max()) if ref_spans else -1.0
+
     def _score_prepared(self, p: _Prepared, *, neighbours: bool = False) -> ScoreResult:
         rubric, params = p.rubric, self.params
         points = self._points(rubric)
@@ -427,7 +443,11 @@ class Scorer:
                     rival = float(span_sims[:, j].max())
                 if sim - rival > best_margin[1]:
                     best_margin = (sim, sim - rival)
-                if sim >= params.misconception_at and sim > rival + params.misconception_margin:
+                if (
+                    sim >= params.misconception_at
+                    and sim > rival + params.misconception_margin
+                    and sim > self._reference_says(rubric, s_vecs[j]) + params.misconception_margin
+                ):
                     hits.append(
                         MisconceptionHit(
                             text=m.text,
