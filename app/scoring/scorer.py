@@ -256,7 +256,12 @@ class Scorer:
             *rubric.reference_answers,
             *(k.text for k in self._points(rubric)),
             *(m.text for m in rubric.misconceptions),
+            *(self._reference_spans(rubric) if rubric.misconceptions else ()),
         ]
+
+    @staticmethod
+    def _reference_spans(rubric: Rubric) -> list[str]:
+        return [s for r in rubric.reference_answers for s in spans(r)]
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
         flags: list[str] = []
@@ -368,8 +373,9 @@ class Scorer:
         """How closely the reference answer itself says what this answer span says (best span).
         A span the reference says at least as closely as a misconception states no misconception:
         five bank references matched one of their own misconceptions more closely than the key
-        point it contradicts. Only asked of the rare span that passes the other tests."""
-        ref_spans = [s for r in rubric.reference_answers for s in spans(r)]
+        point it contradicts. The reference's spans are rubric texts (encoded once, kept on disk);
+        its sentences alone left one of the five."""
+        ref_spans = self._reference_spans(rubric)
         return float((self.cache.embed(ref_spans) @ span_vec).max()) if ref_spans else -1.0
 
     def _score_prepared(self, p: _Prepared, *, neighbours: bool = False) -> ScoreResult:
