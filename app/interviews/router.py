@@ -101,9 +101,8 @@ async def answer(
     text = body.text if isinstance(body, AnswerIn) else spoken.corrected if spoken else ""
     transcript = spoken.transcript.model_dump(mode="json") if spoken else None
     speech = spoken.speech.model_dump(mode="json") if spoken else None
-    heard = {"transcript": transcript, "speech": speech}
     if not stream:
-        result = await service.answer_interview(
+        return await service.answer_interview(
             session=session,
             bank=bank,
             settings=settings,
@@ -115,7 +114,6 @@ async def answer(
             transcript=transcript,
             speech=speech,
         )
-        return result.model_copy(update=heard)
     # Validation and scoring happen before the stream opens, so their errors are ordinary JSON errors.
     pending = await service.prepare_turn(
         session=session,
@@ -147,7 +145,7 @@ async def answer(
                     coaching=coaching,
                     transcript=transcript,
                     speech=speech,
-                ).model_copy(update=heard)
+                )
         except DomainError as exc:
             yield ServerSentEvent(
                 event="error", data=json.dumps({"error": {"code": exc.code, "message": exc.message}})

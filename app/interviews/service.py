@@ -317,7 +317,8 @@ def finish_turn(
     transcript: dict[str, object] | None = None,
     speech: dict[str, object] | None = None,
 ) -> AnswerOut:
-    """Write the turn and move the interview on, if nobody else answered this turn meanwhile."""
+    """Write the turn and move the interview on, if nobody else answered this turn meanwhile; a
+    spoken answer's transcript and speaking metrics are stored and returned with it."""
     interview = get_interview(session=session, interview_id=pending.interview_id)
     if interview.version != pending.version:
         session.rollback()
@@ -371,6 +372,8 @@ def finish_turn(
         turn=turn.number,
         degraded=coaching.degraded,
         degraded_reason=coaching.degraded_reason,
+        transcript=transcript,
+        speech=speech,
     )
 
 
