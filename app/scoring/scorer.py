@@ -16,10 +16,11 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from app.scoring.calibration import Calibration
+from app.scoring.calibration import Calibration, ModeCalibration
 from app.scoring.embedders import EmbeddingCache, Matrix
 from app.scoring.schemas import (
     Band,
@@ -132,6 +133,12 @@ def derive_key_points(reference_answers: Sequence[str]) -> tuple[RubricPoint, ..
         chosen = [s for s in spans(ref) if word_count(s) >= 3][:5]
     points = [RubricPoint(id=f"p{i + 1}", text=t, weight=1.0) for i, t in enumerate(chosen[:7])]
     return tuple(points) or (RubricPoint(id="p1", text=ref, weight=1.0),)
+
+
+@lru_cache(maxsize=4096)
+def _reference_spans(reference_answers: tuple[str, ...]) -> tuple[str, ...]:
+    """A rubric's reference answers as spans: split once, not on every answer scored."""
+    return tuple(s for r in reference_answers for s in spans(r))
 
 
 def _idf_weights(words: Sequence[str]) -> np.ndarray:
@@ -256,12 +263,11 @@ class Scorer:
             *rubric.reference_answers,
             *(k.text for k in self._points(rubric)),
             *(m.text for m in rubric.misconceptions),
-            *(self._reference_spans(rubric) if rubric.misconceptions else ()),
+            *(_reference_spans(rubric.reference_answers) if rubric.misconceptions else ()),
         ]
 
-    @staticmethod
-    def _reference_spans(rubric: Rubric) -> list[str]:
-        return [s for r in rubric.reference_answers for s in spans(r)]
+    def _mode(self, rubric: Rubric) -> ModeCalibration:
+        return self.calibration.mode("keyed" if rubric.key_points else "free_form")
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
         flags: list[str] = []
@@ -358,7 +364,7 @@ class Scorer:
             other = self._neighbours[int(i)]
             if other.question_id == p.rubric.question_id or overlap[i] >= self.params.sibling_overlap:
                 continue  # the same question, or one asking much the same: its answers fit both
-            mode = self.calibration.mode("keyed" if other.key_points else "free_form")
+            mode = self._mode(other)
             # Every signal but lexical recall is at most 1: skip rubrics that cannot reach the bar.
             lexical = max(self._lexical_recall(r, p.clean, other.question) for r in other.reference_answers)
             ceiling = mode.raw({k: lexical if k == "lexical" else 1.0 for k in mode.weights})
@@ -375,7 +381,7 @@ class Scorer:
         five bank references matched one of their own misconceptions more closely than the key
         point it contradicts. The reference's spans are rubric texts (encoded once, kept on disk);
         its sentences alone left one of the five."""
-        ref_spans = self._reference_spans(rubric)
+        ref_spans = list(_reference_spans(rubric.reference_answers))
         return float((self.cache.embed(ref_spans) @ span_vec).max()) if ref_spans else -1.0
 
     def _score_prepared(self, p: _Prepared, *, neighbours: bool = False) -> ScoreResult:
@@ -482,7 +488,7 @@ class Scorer:
             "misconception": best_margin[0],
             "misconception_margin": best_margin[1],
         }
-        mode = self.calibration.mode("keyed" if rubric.key_points else "free_form")
+        mode = self._mode(rubric)
         raw = mode.raw(components)
         value = mode.apply(raw)
 
