@@ -156,6 +156,37 @@ def test_keyword_list_is_capped(scorer: Scorer, bank: Bank) -> None:
     assert result.value <= 4
 
 
+@pytest.mark.parametrize(
+    ("question", "reference", "right"),
+    [
+        (
+            "Does dropout act as a regularizer, and during training or at inference?",
+            "Dropout acts as a regularizer, and only during training.",
+            "Dropout acts as a regularizer during training.",
+        ),
+        (
+            "Is a vanishing gradient more likely with sigmoid activations or with ReLU activations "
+            "in a deep network?",
+            "With sigmoid activations the gradient is more likely to vanish in a deep network.",
+            "Sigmoid activations make a vanishing gradient more likely in a deep network.",
+        ),
+    ],
+)
+def test_an_echo_is_the_question_not_an_answer_in_its_words(
+    scorer: Scorer, question: str, reference: str, right: str
+) -> None:
+    """When the reference restates the question, a right answer does too: it is close to the
+    question and adds no word of its own, but it is closer still to the reference."""
+    rubric = free_form_rubric(question, reference)
+    pasted = scorer.score(rubric, question)
+    assert "echo" in pasted.flags
+    assert pasted.value <= 1.5
+    answer = scorer.score(rubric, right)
+    assert answer.components["question"] >= scorer.params.echo_similarity  # as close as an echo
+    assert "echo" not in answer.flags
+    assert answer.value >= pasted.value + 4
+
+
 def test_rubric_vectors_persist_across_restarts(scorer: Scorer, bank: Bank, tmp_path: Path) -> None:
     rubrics = [Rubric.from_question(q) for q in list(bank.questions.values())[:10]]
     first = Scorer(EmbeddingCache(scorer.embedder, tmp_path), scorer.calibration)
