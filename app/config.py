@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     # --- scoring -------------------------------------------------------------------------
     embedder: str = "minilm"  # entry point in group mockinterview.embedders
+    # MiniLM's runtime: ONNX Runtime (exported once into cache_dir) or torch; same vectors.
+    minilm_backend: Literal["onnxruntime", "torch"] = "onnxruntime"
     embedding_base_url: str | None = None
     embedding_model: str = "text-embedding-3-small"
     embedding_api_key: SecretStr | None = None

@@ -309,11 +309,8 @@ class Scorer:
     def _wordpieces(self, text: str) -> list[str]:
         """For each word piece of the text, the whole word it belongs to: a word's rarity and its
         stem belong to the word ("##ization" has no frequency of its own)."""
-        tok = getattr(getattr(self.embedder, "_model", None), "tokenizer", None)
-        if tok is None:
-            return []
         words: list[list[str]] = []  # each word as its pieces
-        for piece in [str(t) for t in tok.tokenize(text)][:254]:
+        for piece in self.embedder.word_pieces(text)[:254]:
             if piece.startswith("##") and words:
                 words[-1].append(piece[2:])
             else:
