@@ -497,6 +497,7 @@ class Scorer:
 
         # Guards, strongest last.
         relevance = max(ref_sim, float(span_sims.max()))
+        components["relevance"] = relevance  # below the gate: off topic
         question_stems = {stem(w) for w in content_words(rubric.question)}
         novelty = (
             sum(s not in question_stems for s in answer_stems_list) / len(answer_stems_list)
