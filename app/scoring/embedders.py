@@ -50,20 +50,21 @@ class Embedder(ABC):
     def _embed_batch(self, texts: list[str]) -> Matrix:
         """Embed one batch (no longer than `batch_size`)."""
 
+    def _length_batches(self, texts: list[str]) -> list[list[int]]:
+        """The texts' indices in batches of similar length: a batch is padded to its longest text,
+        and a whole answer among its short spans would make every span cost as much as the answer."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
     def embed(self, texts: list[str]) -> Matrix:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        # Batch texts of similar length together: a batch is padded to its longest text, and a
-        # whole answer among its short spans would make every span cost as much as the answer.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        ordered = [texts[i] for i in order]
-        parts = [
-            self._embed_batch(ordered[i : i + self.batch_size])
-            for i in range(0, len(ordered), self.batch_size)
-        ]
-        stacked = np.vstack(parts).astype(np.float32)
+        batches = self._length_batches(texts)
+        stacked = np.vstack([self._embed_batch([texts[i] for i in idx]) for idx in batches]).astype(
+            np.float32
+        )
         out = np.empty_like(stacked)
-        out[order] = stacked
+        out[[i for idx in batches for i in idx]] = stacked
         return _normalise(out)
 
     def embed_tokens(self, texts: list[str]) -> list[Matrix] | None:
@@ -155,15 +156,15 @@ class MiniLMEmbedder(Embedder):
     def embed_with_tokens(self, texts: list[str]) -> tuple[Matrix, list[Matrix]]:
         """One forward pass gives both the pooled sentence vector and the token vectors."""
         if self._session is not None:
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-            sentences = np.zeros((len(texts), 384), dtype=np.float32)
-            tokens: list[Matrix] = [sentences[:0]] * len(texts)
-            for b in range(0, len(order), self.batch_size):
-                idx = order[b : b + self.batch_size]
-                vecs, toks = self._onnx_batch([texts[i] for i in idx])
-                for k, i in enumerate(idx):
-                    sentences[i], tokens[i] = vecs[k], toks[k]
-            return _normalise(sentences), tokens
+            if not texts:
+                return np.zeros((0, 384), dtype=np.float32), []
+            batches = self._length_batches(texts)
+            done = [self._onnx_batch([texts[i] for i in idx]) for idx in batches]
+            order = [i for idx in batches for i in idx]
+            sentences = np.empty((len(texts), 384), dtype=np.float32)
+            sentences[order] = np.vstack([vecs for vecs, _ in done])
+            by_index = dict(zip(order, (t for _, toks in done for t in toks), strict=True))
+            return _normalise(sentences), [by_index[i] for i in range(len(texts))]
         with self._lock:
             out: Any = self._model.encode(texts, output_value=None, batch_size=self.batch_size)
         tokens = []
