@@ -119,6 +119,11 @@ class Params:
     # question, reach 0.25-0.31.
     other_question_margin: float = 0.25
     other_question_cap: float = 2.0
+    # What each guard caps the value at.
+    misconception_cap: float = 3.5
+    keyword_list_cap: float = 3.5
+    echo_cap: float = 1.5
+    off_topic_cap: float = 1.0
     sibling_overlap: float = 0.80  # reference answers this alike: the questions overlap, no cap
 
 
@@ -259,6 +264,19 @@ class Scorer:
             "scorer_version": self.version,
             "calibration": self.calibration.name,
         }
+
+    def capped(self, value: float, flags: Sequence[str]) -> float:
+        """The value after the caps of the guards that flagged the answer (calibration replays them
+        on calibration rows, so it judges a map by the values the scorer would give)."""
+        params = self.params
+        caps = {
+            "misconception": params.misconception_cap,
+            "keyword_list": params.keyword_list_cap,
+            "echo": params.echo_cap,
+            "off_topic": params.off_topic_cap,
+            "other_question": params.other_question_cap,
+        }
+        return min([value, *(caps[f] for f in flags if f in caps)])
 
     # -- internals ---------------------------------------------------------------------------
     def _points(self, rubric: Rubric) -> tuple[RubricPoint, ...]:
@@ -505,15 +523,12 @@ class Scorer:
             if answer_stems_list
             else 0.0
         )
-        if hits:
-            value = min(value, 3.5)
         if word_count(p.clean) < 4:
             flags.append("too_short")
         prose_reference = not any(_is_keyword_list(r) for r in rubric.reference_answers)
         terms = [t for k in points for t in (*k.terms, k.text)]
         if prose_reference and _is_keyword_list(p.clean, terms):
             flags.append("keyword_list")
-            value = min(value, 3.5)
         if (
             q_sim >= params.echo_similarity
             and q_sim >= ref_sim + params.echo_over_reference
@@ -521,16 +536,15 @@ class Scorer:
             and lexical < 0.25
         ):
             flags.append("echo")
-            value = min(value, 1.5)
         if relevance < params.relevance_gate:
             flags.append("off_topic")
-            value = min(value, 1.0)
+        value = self.capped(value, flags)
         if neighbours and value > params.other_question_cap:
             other = self._other_question(p, a_vec, r_vecs, raw + params.other_question_margin)
             if other is not None:
                 flags.append("other_question")
                 components["other_question_raw"] = other
-                value = min(value, params.other_question_cap)
+                value = self.capped(value, flags)
         value = round(float(np.clip(value, 0.0, 10.0)), 2)
         return ScoreResult(
             value=value,
