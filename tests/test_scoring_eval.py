@@ -6,12 +6,13 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from app.bank.models import Bank
 from app.cli import app as cli
-from app.scoring.calibration import Calibration, fit_mode, fit_weights
+from app.scoring.calibration import Calibration, choose_min_slope, fit_map, fit_mode, fit_weights
 from app.scoring.evaluation import agreement, evaluate_csv, read_graded_csv
 from app.scoring.scorer import Scorer
 
@@ -107,6 +108,78 @@ def test_weights_fitted_within_questions_ignore_what_only_tells_questions_apart(
     assert within["coverage"] == 0.0 and within["token_recall"] == 1.0
     with pytest.raises(ValueError, match="one group per example"):
         fit_weights(rows, target, groups=groups[:-1])
+
+
+def test_a_minimum_slope_keeps_the_map_rising_where_the_mean_grade_is_flat() -> None:
+    """Graded like SemEval's labels: every answer above 0.5 raw is "correct", every one below is
+    not. Isotonic regression maps each half to one value, so the map is flat in each; with a
+    minimum slope every stretch rises at least that steeply until it reaches 10."""
+    raw = list(np.linspace(0.0, 1.0, 101))
+    target = [8.5 if x > 0.5 else 2.5 for x in raw]
+    xs, ys = fit_map(raw, target)
+    steps = np.diff(ys[1:-1]) / np.diff(xs[1:-1])
+    assert steps.min() < 1.0  # plain isotonic: flat stretches
+    xs, ys = fit_map(raw, target, min_slope=10.0)
+    _assert_rises_at_least(xs, ys, 10.0)
+
+
+def _assert_rises_at_least(xs: tuple[float, ...], ys: tuple[float, ...], slope: float) -> None:
+    """Between the map's knots (not its two end points), wherever it is off 0 and 10 (at 0 the
+    knots still rise 0.02 each, to keep the map strictly increasing)."""
+    assert list(ys) == sorted(ys)
+    floor = 0.02 * len(ys)
+    for i in range(1, len(xs) - 2):
+        if ys[i] > floor and ys[i + 1] < 10:
+            assert ys[i + 1] - ys[i] >= slope * (xs[i + 1] - xs[i]) - 1e-6, (i, xs, ys)
+
+
+def test_min_slope_choice_is_the_best_held_out_pearson() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0, 1, 400)
+    target = np.where(rng.uniform(0, 1, 400) < raw, 8.5, 2.5)  # P(correct) rises with raw
+    groups = [f"q{i % 40}" for i in range(400)]
+    slope, table = choose_min_slope(raw, target, groups)
+    assert table[f"{slope:g}"] == max(table.values())
+    assert set(table) == {"0", "2", "4", "6", "8", "10", "12", "14", "16"}
+    # The guards' caps are replayed: a finish that flattens every value leaves nothing to choose.
+    flat_slope, flat = choose_min_slope(raw, target, groups, finish=lambda i, v: 5.0)
+    assert flat_slope == 0.0 and set(flat.values()) == {-1.0}
+    with pytest.raises(ValueError, match="one group per example"):
+        choose_min_slope(raw, target, groups[:-1])
+
+
+def test_the_shipped_free_form_map_never_goes_flat(scorer: Scorer) -> None:
+    """Across the raw range most real answers span (SemEval's 10th percentile is 0.16-0.31), one
+    more tenth of raw signal is at least one more point (below that the map meets 0). mi-scorer-6's
+    map rose 0.37 points from 0.74 to 0.93, where most correct SemEval answers sit, and so ranked
+    them all alike. The stored calibration says which slope it chose and why."""
+    cal = scorer.calibration
+    mode = cal.mode("free_form")
+    for x in np.arange(0.2, 0.86, 0.05):
+        assert mode.apply(x + 0.1) - mode.apply(x) >= 1.0 - 1e-6, (x, mode.xs, mode.ys)
+    table = cal.meta["free_form_min_slope_pearson"]
+    assert table[f"{cal.meta['free_form_min_slope']:g}"] == max(table.values())
+
+
+def test_calibrate_chooses_the_free_form_slope_and_can_keep_the_keyed_mode(
+    scorer: Scorer, bank: Bank, tmp_path: Path
+) -> None:
+    from app.scoring.evaluation import calibrate
+
+    small = Bank(questions={q.id: q for q in list(bank.questions.values())[:6]}, topics=bank.topics)
+    fresh = calibrate(scorer, small, semeval_dir=_semeval_dir(tmp_path))
+    slope, table = fresh.meta["free_form_min_slope"], fresh.meta["free_form_min_slope_pearson"]
+    assert table[f"{slope:g}"] == max(table.values())
+    mode = fresh.mode("free_form")
+    _assert_rises_at_least(mode.xs, mode.ys, slope)
+    # `calibrate --only free_form`: the stored keyed mode stays, and the meta says where from.
+    stored = scorer.calibration
+    merged = stored.refit(fresh, ["free_form"])
+    assert merged.mode("keyed") == stored.mode("keyed") and merged.mode("free_form") == mode
+    assert merged.meta["kept"] == {"keyed": stored.meta.get("kept", {}).get("keyed", stored.name)}
+    assert merged.meta["refit"] == ["free_form"] and merged.name == fresh.name
+    with pytest.raises(ValueError, match="no such calibration mode"):
+        stored.refit(fresh, ["keyd"])
 
 
 SEMEVAL_COLUMNS = [

@@ -9,7 +9,8 @@ refits them and stores a versioned JSON file that the scorer loads at start.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Mapping, Sequence
+import random
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SIGNALS", "Calibration", "ModeCalibration", "fit_mode"]
+__all__ = ["SIGNALS", "Calibration", "ModeCalibration", "choose_min_slope", "fit_map", "fit_mode"]
 
 SIGNALS = ("coverage", "token_recall", "reference", "lexical")
 
@@ -52,6 +53,18 @@ class Calibration:
 
     def mode(self, name: str) -> ModeCalibration:
         return self.modes.get(name) or self.modes["keyed"]
+
+    def refit(self, fresh: Calibration, names: Sequence[str]) -> Calibration:
+        """This calibration with the `names` modes replaced by `fresh`'s, the others kept as they
+        are, so that one mode's refit does not move the other's scores; the meta says which
+        calibration each kept mode comes from."""
+        unknown = set(names) - set(fresh.modes)
+        if unknown:
+            raise ValueError(f"no such calibration mode: {sorted(unknown)}")
+        modes = {**self.modes, **{n: fresh.modes[n] for n in names}}
+        kept = {n: self.meta.get("kept", {}).get(n, self.name) for n in modes if n not in names}
+        meta = {**fresh.meta, "refit": list(names), "kept": kept}
+        return Calibration(name=fresh.name, modes=modes, meta=meta)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,24 +122,74 @@ def fit_weights(
 
 
 def fit_map(
-    raw: Sequence[float], target: Sequence[float], *, knots: int = 12
+    raw: Sequence[float], target: Sequence[float], *, knots: int = 12, min_slope: float = 0.0
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Isotonic regression of target (0-10) on raw, reduced to a few strictly rising knots."""
+    """Isotonic regression of target (0-10) on raw, reduced to a few strictly rising knots.
+
+    With `min_slope`, the map rises at least that many points per unit of raw signal: isotonic
+    regression of target - min_slope * raw, plus min_slope * raw. Plain isotonic regression goes
+    flat wherever the mean grade does, and a flat stretch throws away the raw signal's ordering of
+    the answers that fall in it (see `choose_min_slope`)."""
     from sklearn.isotonic import IsotonicRegression
 
     x = np.asarray(raw, dtype=float)
     y = np.asarray(target, dtype=float)
     if len(x) < 4:
         raise ValueError("need at least 4 graded examples to calibrate")
-    iso = IsotonicRegression(y_min=0.0, y_max=10.0, out_of_bounds="clip").fit(x, y)
+    iso = IsotonicRegression(out_of_bounds="clip").fit(x, y - min_slope * x)
     qs = np.unique(np.quantile(x, np.linspace(0, 1, knots)))
-    ys = iso.predict(qs)
+    ys = iso.predict(qs) + min_slope * qs
     # Strictly increasing so a better raw signal never maps to a lower (or equal) score.
     ys = np.maximum.accumulate(np.clip(ys, 0, 10) + 0.02 * np.arange(len(ys)))
     span = float(qs[-1] - qs[0]) or 1.0
     xs_out = (float(qs[0]) - 0.25 * span, *map(float, qs), float(qs[-1]) + 0.25 * span)
     ys_out = (0.0, *(min(10.0, float(v)) for v in ys), 10.0)
     return xs_out, ys_out
+
+
+MIN_SLOPES = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0)
+
+
+def choose_min_slope(
+    raw: Sequence[float],
+    target: Sequence[float],
+    groups: Sequence[Hashable],
+    *,
+    finish: Callable[[int, float], float] | None = None,
+    slopes: Sequence[float] = MIN_SLOPES,
+    folds: int = 5,
+) -> tuple[float, dict[str, float]]:
+    """The map's minimum slope with the best out-of-fold Pearson between value and target.
+
+    Folds split by group (the question), so a map is always judged on questions it was not
+    fitted on; `finish(i, value)` turns row i's mapped value into the scorer's final value (its
+    guards' caps). Returns the chosen slope and every slope's Pearson; ties go to the smaller
+    slope."""
+    from scipy import stats
+
+    x = np.asarray(raw, dtype=float)
+    y = np.asarray(target, dtype=float)
+    keys = list(groups)
+    if len(keys) != len(y):
+        raise ValueError("groups must name one group per example")
+    names = sorted(dict.fromkeys(keys), key=str)
+    random.Random(0).shuffle(names)
+    fold_of = {g: i % folds for i, g in enumerate(names)}
+    fold = np.array([fold_of[k] for k in keys])
+    scores: dict[str, float] = {}
+    for slope in slopes:
+        out = np.zeros_like(y)
+        for f in range(folds):
+            held = fold == f
+            if not held.any() or held.all():
+                continue
+            xs, ys = fit_map(x[~held], y[~held], min_slope=slope)
+            out[held] = np.interp(x[held], xs, ys)
+        if finish is not None:
+            out = np.array([finish(i, float(v)) for i, v in enumerate(out)])
+        scores[f"{slope:g}"] = round(float(stats.pearsonr(out, y)[0]), 4) if np.std(out) > 0 else -1.0
+    best = max(slopes, key=lambda s: (scores[f"{s:g}"], -s))
+    return float(best), scores
 
 
 def fit_mode(

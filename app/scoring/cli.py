@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -73,14 +73,24 @@ def calibrate_command(
         int | None, typer.Option(help="how many SemEval training answers to use (default: all)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="output file (default: settings)")] = None,
+    only: Annotated[
+        Literal["keyed", "free_form"] | None,
+        typer.Option(help="refit this mode only; the other stays as the stored calibration has it"),
+    ] = None,
 ) -> None:
     """Refit the calibration on the bank's graded sample answers and store it (versioned)."""
     from app.bank.loader import load_bank
+    from app.scoring.calibration import Calibration
     from app.scoring.evaluation import calibrate, semeval_train_size
     from app.scoring.service import build_scorer
 
     settings = Settings()
     target = out or settings.calibration_path
+    stored = Calibration.identity()
+    if only is not None:  # checked first: minutes of refitting must not end in this error
+        if not settings.calibration_path.exists():
+            raise typer.BadParameter(f"--only keeps the other mode of {settings.calibration_path}: missing")
+        stored = Calibration.load(settings.calibration_path)
     with _err.status("loading the embedding model"):
         scorer = build_scorer(settings)
     bank = load_bank(settings.bank_dir)
@@ -97,6 +107,8 @@ def calibrate_command(
             semeval_rows=semeval_rows,
             progress=lambda k: bar.advance(task, k),
         )
+    if only is not None:
+        cal = stored.refit(cal, [only])
     cal.save(target)
     _err.print(f"calibration {cal.name} written to {target}")
     typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))

@@ -34,7 +34,7 @@ from app.scoring.text import content_words, idf, sentences, spans, stem, tokens,
 
 __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
-SCORER_VERSION = "mi-scorer-6"
+SCORER_VERSION = "mi-scorer-7"
 QUESTION_DEMOTE = 0.2  # weight of reference words that the question itself already contains
 
 _DONT_KNOW = re.compile(
