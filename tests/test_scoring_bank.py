@@ -84,6 +84,19 @@ def test_attacks_score_at_most_2(bank_scores: dict[str, dict[str, ScoreResult]],
     assert not too_high, f"{attack!r} scored above 2/10 on {len(too_high)} questions: {too_high}"
 
 
+@pytest.mark.parametrize("attack", ["question text", "off-topic paragraph", "gibberish", "prompt injection"])
+def test_attacks_score_at_most_2_in_free_form_too(scorer: Scorer, bank: Bank, attack: str) -> None:
+    """What another tool sends to POST /v1/score: the question and its reference answer, no key
+    points. Under mi-scorer-6's map the off-topic paragraph scored 2.03-2.65 against 8 of them."""
+    from app.scoring.evaluation import score_free_form
+
+    questions = sorted(bank.questions.values(), key=lambda q: q.id)
+    items = [(q.text, q.reference_answer, _attacks(bank, q)[attack]) for q in questions]
+    results = score_free_form(scorer, items)
+    too_high = {q.id: r.value for q, r in zip(questions, results, strict=True) if r.value > 2}
+    assert not too_high, f"{attack!r} scored above 2/10 in free form on {len(too_high)} questions: {too_high}"
+
+
 def test_keyword_lists_score_at_most_4(bank_scores: dict[str, dict[str, ScoreResult]]) -> None:
     too_high = {qid: s["keyword list"].value for qid, s in bank_scores.items() if s["keyword list"].value > 4}
     assert not too_high, f"bare term lists scored above 4/10 on {len(too_high)} questions: {too_high}"
