@@ -13,7 +13,15 @@ import numpy as np
 from scipy import stats
 
 from app.bank.models import Bank
-from app.scoring.calibration import Calibration, ModeCalibration, choose_min_slope, fit_map, fit_mode, stamp
+from app.scoring.calibration import (
+    Calibration,
+    ModeCalibration,
+    choose_min_slope,
+    fit_map,
+    fit_mode,
+    fit_weights,
+    stamp,
+)
 from app.scoring.schemas import Rubric, ScoreResult
 from app.scoring.scorer import Scorer
 
@@ -323,27 +331,22 @@ def calibrate(
         meta["free_form_weights_from"] = f"semeval2013 train, {len(graded)} answers, within each question"
         meta["free_form_map_from"] = f"bank samples and semeval2013 train graded {SEMEVAL_GRADES}"
     # The keyed map stays plain isotonic: on the bank samples, leave-topic-out Pearson was
-    # 0.857-0.858 for every minimum slope from 0 to 12 (stop 15 note), so nothing argues for one.
+    # 0.857-0.858 for every minimum slope from 0 to 12 (README, Scoring quality): nothing argues for one.
     keyed_mode = fit_mode([keyed[i].components for i in ki], [targets[i] for i in ki])
     free_rows = [*(free[i].components for i in fi), *map_rows]
     free_target = [*(targets[i] for i in fi), *map_target]
     free_flags = [*(free[i].flags for i in fi), *map_flags]
     free_groups = [*(("bank", samples[i][0].id) for i in fi), *map_groups]
-    weighted = fit_mode(
-        free_rows,
-        free_target,
-        weight_features=weight_rows,
-        weight_target=weight_target,
-        weight_groups=weight_groups,
-    )
+    weights = fit_weights(weight_rows or free_rows, weight_target or free_target, groups=weight_groups)
     # Free-form answers are what a graded CSV holds: their map keeps a minimum slope, chosen by
     # Pearson on questions held out of the fit, with the guards' caps replayed.
-    raw = [weighted.raw(f) for f in free_rows]
+    unmapped = ModeCalibration(weights=weights, xs=(0.0, 1.0), ys=(0.0, 10.0))
+    raw = [unmapped.raw(f) for f in free_rows]
     slope, by_slope = choose_min_slope(
         raw, free_target, free_groups, finish=lambda i, v: scorer.capped(v, free_flags[i])
     )
     xs, ys = fit_map(raw, free_target, min_slope=slope)
-    modes = {"keyed": keyed_mode, "free_form": ModeCalibration(weights=weighted.weights, xs=xs, ys=ys)}
+    modes = {"keyed": keyed_mode, "free_form": ModeCalibration(weights=weights, xs=xs, ys=ys)}
     meta["free_form_min_slope"] = slope
     meta["free_form_min_slope_pearson"] = by_slope
     return Calibration(name=f"{scorer.version}-{stamp()}", modes=modes, meta=meta)
