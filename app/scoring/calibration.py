@@ -196,15 +196,14 @@ def fit_mode(
     features: Sequence[Mapping[str, float]],
     target: Sequence[float],
     *,
-    weight_features: Sequence[Mapping[str, float]] | None = None,
-    weight_target: Sequence[float] | None = None,
-    weight_groups: Sequence[Hashable] | None = None,
+    weights: dict[str, float] | None = None,
+    min_slope: float = 0.0,
 ) -> ModeCalibration:
-    """Weights from (weight_features, weight_target, weight_groups) if given, else from the
-    calibration rows; the monotone map always from the calibration rows (target on 0-10)."""
-    weights = fit_weights(weight_features or features, weight_target or target, groups=weight_groups)
+    """The monotone map from the calibration rows (target on 0-10), over `weights` when given
+    (fitted elsewhere, e.g. on other answers), else over weights fitted on these rows."""
+    weights = weights or fit_weights(features, target)
     mode = ModeCalibration(weights=weights, xs=(0.0, 1.0), ys=(0.0, 10.0))
-    xs, ys = fit_map([mode.raw(f) for f in features], target)
+    xs, ys = fit_map([mode.raw(f) for f in features], target, min_slope=min_slope)
     return ModeCalibration(weights=weights, xs=xs, ys=ys)
 
 

@@ -17,7 +17,6 @@ from app.scoring.calibration import (
     Calibration,
     ModeCalibration,
     choose_min_slope,
-    fit_map,
     fit_mode,
     fit_weights,
     stamp,
@@ -341,12 +340,14 @@ def calibrate(
     # Free-form answers are what a graded CSV holds: their map keeps a minimum slope, chosen by
     # Pearson on questions held out of the fit, with the guards' caps replayed.
     unmapped = ModeCalibration(weights=weights, xs=(0.0, 1.0), ys=(0.0, 10.0))
-    raw = [unmapped.raw(f) for f in free_rows]
     slope, by_slope = choose_min_slope(
-        raw, free_target, free_groups, finish=lambda i, v: scorer.capped(v, free_flags[i])
+        [unmapped.raw(f) for f in free_rows],
+        free_target,
+        free_groups,
+        finish=lambda i, v: scorer.capped(v, free_flags[i]),
     )
-    xs, ys = fit_map(raw, free_target, min_slope=slope)
-    modes = {"keyed": keyed_mode, "free_form": ModeCalibration(weights=weights, xs=xs, ys=ys)}
+    free_mode = fit_mode(free_rows, free_target, weights=weights, min_slope=slope)
+    modes = {"keyed": keyed_mode, "free_form": free_mode}
     meta["free_form_min_slope"] = slope
     meta["free_form_min_slope_pearson"] = by_slope
     return Calibration(name=f"{scorer.version}-{stamp()}", modes=modes, meta=meta)
