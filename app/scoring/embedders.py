@@ -145,7 +145,8 @@ class MiniLMEmbedder(Embedder):
 
     def _embed_batch(self, texts: list[str]) -> Matrix:
         if self._session is not None:
-            return self._onnx_batch(texts)[0]
+            hidden, mask = self._onnx_hidden(texts)
+            return _mean_pool(hidden, mask)
         with self._lock:
             out = self._model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True)
         return np.asarray(out, dtype=np.float32)
@@ -159,12 +160,14 @@ class MiniLMEmbedder(Embedder):
             if not texts:
                 return np.zeros((0, 384), dtype=np.float32), []
             batches = self._length_batches(texts)
-            done = [self._onnx_batch([texts[i] for i in idx]) for idx in batches]
-            order = [i for idx in batches for i in idx]
             sentences = np.empty((len(texts), 384), dtype=np.float32)
-            sentences[order] = np.vstack([vecs for vecs, _ in done])
-            by_index = dict(zip(order, (t for _, toks in done for t in toks), strict=True))
-            return _normalise(sentences), [by_index[i] for i in range(len(texts))]
+            tokens: list[Matrix] = [np.zeros((0, 384), dtype=np.float32)] * len(texts)
+            for idx in batches:
+                hidden, mask = self._onnx_hidden([texts[i] for i in idx])
+                sentences[idx] = _mean_pool(hidden, mask)
+                for row, i in enumerate(idx):
+                    tokens[i] = _inner_tokens(hidden[row, : int(mask[row].sum())])
+            return _normalise(sentences), tokens
         with self._lock:
             out: Any = self._model.encode(texts, output_value=None, batch_size=self.batch_size)
         tokens = []
@@ -177,19 +180,16 @@ class MiniLMEmbedder(Embedder):
         return _normalise(sentences), tokens
 
     # -- ONNX Runtime ------------------------------------------------------------------------
-    def _onnx_batch(self, texts: list[str]) -> tuple[Matrix, list[Matrix]]:
-        """Mean-pooled sentence vectors and per-text token vectors, as sentence-transformers
-        computes them (same tokenizer, 256-token limit, mean over the attention mask)."""
+    def _onnx_hidden(self, texts: list[str]) -> tuple[Matrix, np.ndarray]:
+        """The model's last hidden states for a batch and its attention mask, tokenized as
+        sentence-transformers does (same tokenizer, 256-token limit)."""
         enc = self._tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
         feed = {
             k: np.asarray(enc[k], dtype=np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")
         }
         with self._lock:
             hidden = np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
-        mask = feed["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        lengths = feed["attention_mask"].sum(axis=1)
-        return pooled.astype(np.float32), [_inner_tokens(hidden[i, : int(n)]) for i, n in enumerate(lengths)]
+        return hidden, feed["attention_mask"]
 
     def _onnx_session(self, cache_dir: Path | None) -> Any:
         import onnxruntime as ort
@@ -251,6 +251,12 @@ class MiniLMEmbedder(Embedder):
         partial.replace(target)  # atomic: a process that loses the race reads a whole file
         log.info("minilm: exported to %s", target)
         return target
+
+
+def _mean_pool(hidden: Matrix, attention_mask: np.ndarray) -> Matrix:
+    """Sentence vectors as sentence-transformers pools them: the mean over the attention mask."""
+    mask = attention_mask[..., None].astype(np.float32)
+    return np.asarray((hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9), dtype=np.float32)
 
 
 def _inner_tokens(hidden: Any) -> Matrix:
