@@ -6,7 +6,7 @@ import pytest
 
 from app.llm.judge import JudgeGrade, JudgeOutput, addresses_grader, blend, judge_degraded
 from app.scoring.schemas import Rubric, ScoreResult
-from app.scoring.scorer import Scorer
+from app.scoring.scorer import Params, Scorer
 
 RUBRIC = Rubric(
     question="What does dropout do, and why does it reduce overfitting?",
@@ -42,6 +42,23 @@ def test_capped_flags_never_raise(score: ScoreResult, flag: str) -> None:
     flagged = score.model_copy(update={"flags": [flag], "value": 1.0})
     judged = blend(flagged, ANSWER, _all(score, "covered", "Dropout zeroes random activations"), 1.0)
     assert judged.value <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("flag", "cap"),
+    [("misconception", Params().misconception_cap), ("other_question", Params().other_question_cap)],
+)
+def test_the_llm_lifts_a_capped_answer_only_up_to_the_scorers_cap(
+    score: ScoreResult, flag: str, cap: float
+) -> None:
+    """The judge may disagree with a guard, but only as far as the guard's own cap: the same number
+    the embedding scorer uses, not a copy of it (the judge once held 4.0 for a cap of 3.5)."""
+    flagged = score.model_copy(update={"flags": [flag], "value": 1.0})
+    judged = blend(flagged, ANSWER, _all(score, "covered", "Dropout zeroes random activations"), 1.0)
+    assert judged.components["llm_value"] == 10.0
+    assert judged.value == cap
+    above = score.model_copy(update={"flags": [flag], "value": cap + 1.0})  # never pulled down to it
+    assert blend(above, ANSWER, _all(score, "covered", "Dropout zeroes"), 1.0).value == cap + 1.0
 
 
 def test_text_addressing_the_grader_caps_even_without_a_scorer_flag(score: ScoreResult) -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.llm.prompts import neutralise
 from app.scoring.schemas import ScoreResult
-from app.scoring.scorer import Scorer
+from app.scoring.scorer import Params, Scorer
 
 __all__ = [
     "CAP_FLAGS",
@@ -25,7 +25,9 @@ __all__ = [
 CAP_FLAGS = frozenset({"off_topic", "echo", "keyword_list", "empty", "dont_know", "injection"})
 # Nothing for an LLM to grade: the judge is not called.
 SKIP_FLAGS = frozenset({"empty", "dont_know"})
-MISCONCEPTION_CAP = 4.0  # the embedding scorer's cap for a stated misconception
+# The embedding scorer's caps: an LLM may lift a capped answer (a stated misconception, an answer to
+# another question) up to its cap, never past it.
+_PARAMS = Params()
 # Text that talks to the grader rather than about the subject: fake verdicts, role markers, overrides.
 _ADDRESSES_GRADER = re.compile(
     r"\"\s*(grade|score|verdict|key_points|llm_value|value|feedback|follow_up_id)\s*\"\s*:"
@@ -84,8 +86,7 @@ def blend(score: ScoreResult, answer: str, output: JudgeOutput, weight: float) -
     value = (1.0 - weight) * score.value + weight * llm_value
     if CAP_FLAGS & set(score.flags) or addresses_grader(answer):
         value = min(value, score.value)
-    if "misconception" in score.flags:
-        value = min(value, max(score.value, MISCONCEPTION_CAP))
+    value = min(value, max(score.value, _PARAMS.cap_for(score.flags)))
     value = round(min(10.0, max(0.0, value)), 2)
     components = {
         **score.components,

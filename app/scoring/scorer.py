@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,6 +125,17 @@ class Params:
     echo_cap: float = 1.5
     off_topic_cap: float = 1.0
     sibling_overlap: float = 0.80  # reference answers this alike: the questions overlap, no cap
+
+    def cap_for(self, flags: Iterable[str]) -> float:
+        """The lowest cap among the guards that flagged an answer; 10 when none did."""
+        caps = {
+            "misconception": self.misconception_cap,
+            "keyword_list": self.keyword_list_cap,
+            "echo": self.echo_cap,
+            "off_topic": self.off_topic_cap,
+            "other_question": self.other_question_cap,
+        }
+        return min([10.0, *(caps[f] for f in flags if f in caps)])
 
 
 @dataclass
@@ -268,15 +279,7 @@ class Scorer:
     def capped(self, value: float, flags: Sequence[str]) -> float:
         """The value after the caps of the guards that flagged the answer (calibration replays them
         on calibration rows, so it judges a map by the values the scorer would give)."""
-        params = self.params
-        caps = {
-            "misconception": params.misconception_cap,
-            "keyword_list": params.keyword_list_cap,
-            "echo": params.echo_cap,
-            "off_topic": params.off_topic_cap,
-            "other_question": params.other_question_cap,
-        }
-        return min([value, *(caps[f] for f in flags if f in caps)])
+        return min(value, self.params.cap_for(flags))
 
     # -- internals ---------------------------------------------------------------------------
     def _points(self, rubric: Rubric) -> tuple[RubricPoint, ...]:
