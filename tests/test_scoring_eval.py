@@ -180,6 +180,17 @@ def test_calibrate_chooses_the_free_form_slope_and_can_keep_the_keyed_mode(
     assert merged.meta["refit"] == ["free_form"] and merged.name == fresh.name
     with pytest.raises(ValueError, match="no such calibration mode"):
         stored.refit(fresh, ["keyd"])
+    # `--only` fits the one mode and scores nothing for the other: the same free-form mode alone,
+    # and a keyed refit that never opens SemEval (a folder that does not exist) and scores each
+    # sample once.
+    alone = calibrate(scorer, small, semeval_dir=_semeval_dir(tmp_path), modes=["free_form"])
+    assert set(alone.modes) == {"free_form"} and alone.mode("free_form") == mode
+    scored: list[int] = []
+    keyed = calibrate(scorer, small, semeval_dir=tmp_path / "absent", progress=scored.append, modes=["keyed"])
+    assert set(keyed.modes) == {"keyed"} and keyed.mode("keyed") == fresh.mode("keyed")
+    assert sum(scored) == sum(len(q.sample_answers) for q in small.questions.values())
+    with pytest.raises(ValueError, match="calibration modes"):
+        calibrate(scorer, small, modes=["keyd"])
 
 
 SEMEVAL_COLUMNS = [

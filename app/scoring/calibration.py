@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SIGNALS", "Calibration", "ModeCalibration", "choose_min_slope", "fit_map", "fit_mode"]
+__all__ = ["MODES", "SIGNALS", "Calibration", "ModeCalibration", "choose_min_slope", "fit_map", "fit_mode"]
 
+MODES = ("keyed", "free_form")  # a bank rubric with key points; a reference answer alone
 SIGNALS = ("coverage", "token_recall", "reference", "lexical")
 
 
@@ -49,7 +50,7 @@ class Calibration:
     def identity(cls) -> Calibration:
         """Uncalibrated: fixed weights, raw 0-1 mapped linearly onto 0-10."""
         mode = ModeCalibration(weights=dict(_DEFAULT_WEIGHTS), xs=(0.0, 1.0), ys=(0.0, 10.0))
-        return cls(name="identity", modes={"keyed": mode, "free_form": mode})
+        return cls(name="identity", modes=dict.fromkeys(MODES, mode))
 
     def mode(self, name: str) -> ModeCalibration:
         return self.modes.get(name) or self.modes["keyed"]

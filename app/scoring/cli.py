@@ -80,22 +80,23 @@ def calibrate_command(
 ) -> None:
     """Refit the calibration on the bank's graded sample answers and store it (versioned)."""
     from app.bank.loader import load_bank
-    from app.scoring.calibration import Calibration
+    from app.scoring.calibration import MODES, Calibration
     from app.scoring.evaluation import calibrate, semeval_train_size
     from app.scoring.service import build_scorer
 
     settings = Settings()
     target = out or settings.calibration_path
-    stored = Calibration.identity()
+    stored: Calibration | None = None  # what keeps the mode that --only leaves alone
     if only is not None:  # checked first: minutes of refitting must not end in this error
         if not settings.calibration_path.exists():
             raise typer.BadParameter(f"--only keeps the other mode of {settings.calibration_path}: missing")
         stored = Calibration.load(settings.calibration_path)
+    modes = [only] if only is not None else list(MODES)
     with _err.status("loading the embedding model"):
         scorer = build_scorer(settings)
     bank = load_bank(settings.bank_dir)
-    n = 2 * sum(len(q.sample_answers) for q in bank.questions.values())
-    if semeval:
+    n = len(modes) * sum(len(q.sample_answers) for q in bank.questions.values())
+    if semeval and "free_form" in modes:
         train = semeval_train_size(semeval)
         n += train if semeval_rows is None else min(semeval_rows, train)
     with _progress(n, "calibrating") as bar:
@@ -106,9 +107,10 @@ def calibrate_command(
             semeval_dir=semeval,
             semeval_rows=semeval_rows,
             progress=lambda k: bar.advance(task, k),
+            modes=modes,
         )
-    if only is not None:
-        cal = stored.refit(cal, [only])
+    if stored is not None:
+        cal = stored.refit(cal, modes)
     cal.save(target)
     _err.print(f"calibration {cal.name} written to {target}")
     typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))

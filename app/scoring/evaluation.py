@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from app.bank.models import Bank
+from app.bank.models import Bank, Question, SampleAnswer
 from app.scoring.calibration import (
+    MODES,
     Calibration,
     ModeCalibration,
     choose_min_slope,
@@ -273,8 +274,10 @@ def calibrate(
     semeval_dir: Path | None = None,
     semeval_rows: int | None = None,
     progress: Progress | None = None,
+    modes: Collection[str] = MODES,
 ) -> Calibration:
-    """Refit both modes on the bank's graded sample answers.
+    """Refit the `modes` (both by default) on the bank's graded sample answers; a mode not asked
+    for is neither scored nor fitted, and the result holds only those asked for.
 
     keyed: weights and map from the sample answers scored against their full rubrics.
     free_form: the weights from SemEval's training split when given (human correct/incorrect
@@ -285,19 +288,40 @@ def calibrate(
     the bank's long ones, and a map fitted on long ones alone saturates there). The free-form map
     rises at least as steeply as `choose_min_slope` finds best on questions held out of the fit;
     the meta records every slope's Pearson."""
+    unknown = set(modes) - set(MODES)
+    if unknown or not modes:
+        raise ValueError(f"calibration modes are {list(MODES)}, not {sorted(unknown) or 'none'}")
     samples = [(q, s) for q in bank.questions.values() for s in q.sample_answers]
     targets = [s.score for _, s in samples]
-    keyed = scorer.score_many([(Rubric.from_question(q), s.text) for q, s in samples])
-    if progress:
-        progress(len(samples))
+    meta: dict[str, Any] = {"bank_samples": len(samples), "scorer_version": scorer.version}
+    fitted: dict[str, ModeCalibration] = {}
+    if "keyed" in modes:
+        keyed = scorer.score_many([(Rubric.from_question(q), s.text) for q, s in samples])
+        if progress:
+            progress(len(samples))
+        # Plain isotonic: on the bank samples, leave-topic-out Pearson was 0.857-0.858 for every
+        # minimum slope from 0 to 12 (README, Scoring quality): nothing argues for one.
+        ki = [i for i, r in enumerate(keyed) if r.components]
+        fitted["keyed"] = fit_mode([keyed[i].components for i in ki], [targets[i] for i in ki])
+    if "free_form" in modes:
+        fitted["free_form"] = _fit_free_form(scorer, samples, semeval_dir, semeval_rows, progress, meta)
+    return Calibration(name=f"{scorer.version}-{stamp()}", modes=fitted, meta=meta)
+
+
+def _fit_free_form(
+    scorer: Scorer,
+    samples: Sequence[tuple[Question, SampleAnswer]],
+    semeval_dir: Path | None,
+    semeval_rows: int | None,
+    progress: Progress | None,
+    meta: dict[str, Any],
+) -> ModeCalibration:
+    """The free-form mode (see `calibrate`); records where it came from in `meta`."""
+    targets = [s.score for _, s in samples]
     free = score_free_form(scorer, [(q.text, q.reference_answer, s.text) for q, s in samples])
     if progress:
         progress(len(samples))
-
-    def usable(results: Sequence[ScoreResult]) -> list[int]:
-        return [i for i, r in enumerate(results) if r.components]
-
-    ki, fi = usable(keyed), usable(free)
+    fi = [i for i, r in enumerate(free) if r.components]
     weight_rows: list[dict[str, float]] | None = None
     weight_target: list[float] | None = None
     weight_groups: list[tuple[str, str]] | None = None
@@ -305,7 +329,6 @@ def calibrate(
     map_target: list[float] = []
     map_flags: list[list[str]] = []
     map_groups: list[tuple[str, str]] = []
-    meta: dict[str, Any] = {"bank_samples": len(samples), "scorer_version": scorer.version}
     if semeval_dir is not None:
         import random
 
@@ -329,9 +352,6 @@ def calibrate(
         map_groups = weight_groups
         meta["free_form_weights_from"] = f"semeval2013 train, {len(graded)} answers, within each question"
         meta["free_form_map_from"] = f"bank samples and semeval2013 train graded {SEMEVAL_GRADES}"
-    # The keyed map stays plain isotonic: on the bank samples, leave-topic-out Pearson was
-    # 0.857-0.858 for every minimum slope from 0 to 12 (README, Scoring quality): nothing argues for one.
-    keyed_mode = fit_mode([keyed[i].components for i in ki], [targets[i] for i in ki])
     free_rows = [*(free[i].components for i in fi), *map_rows]
     free_target = [*(targets[i] for i in fi), *map_target]
     free_flags = [*(free[i].flags for i in fi), *map_flags]
@@ -346,8 +366,6 @@ def calibrate(
         free_groups,
         finish=lambda i, v: scorer.capped(v, free_flags[i]),
     )
-    free_mode = fit_mode(free_rows, free_target, weights=weights, min_slope=slope)
-    modes = {"keyed": keyed_mode, "free_form": free_mode}
     meta["free_form_min_slope"] = slope
     meta["free_form_min_slope_pearson"] = by_slope
-    return Calibration(name=f"{scorer.version}-{stamp()}", modes=modes, meta=meta)
+    return fit_mode(free_rows, free_target, weights=weights, min_slope=slope)
