@@ -1,6 +1,7 @@
 """A trial, not shipped: MiniLM fine-tuned as a (reference, answer) -> grade cross-encoder.
 
 Run: .venv/bin/python benchmarks/trial_cross_encoder.py [--epochs 2] [--freeze 0] [--semeval DIR]
+(`--length`: only the answer-length check below, no training; about 2 minutes)
 (about 12 minutes for two epochs on this 2-core machine). It trains on SemEval's training answers
 only (grades as `mockinterview eval` uses them, over 10), then prints, per SemEval test split, the
 Pearson with the grade of the cross-encoder alone, of the shipped scorer's value, and of the two
@@ -48,12 +49,42 @@ def _pairs_scores(model: torch.nn.Module, tok: object, pairs: list[tuple[str, st
     return out
 
 
+def length_check(semeval: Path) -> None:
+    """Answer length (log of answer over shortest reference, in words) against the grade, and
+    against what the shipped value leaves unexplained (the grade less its least-squares line on the
+    value), per SemEval split."""
+    rows = _read_semeval(semeval / "semeval2013_flat.csv")
+    scorer = build_scorer(Settings())
+    refs = [r["reference_answers"].split(" || ") for r in rows]
+    items = [(r["question"], rs, r["student_answer"]) for r, rs in zip(rows, refs, strict=True)]
+    value = np.array([s.value for s in score_free_form(scorer, items)])
+    length = np.array(
+        [
+            np.log((len(r["student_answer"].split()) + 1) / (min(len(x.split()) for x in rs) + 1))
+            for r, rs in zip(rows, refs, strict=True)
+        ]
+    )
+    print("| split | length vs grade | length vs residual |\n|---|---|---|")
+    for key in sorted({(r["corpus"], r["split"]) for r in rows}):
+        idx = [i for i, r in enumerate(rows) if (r["corpus"], r["split"]) == key]
+        grade = np.array([_grade(rows[i]) for i in idx])
+        residual = grade - np.polyval(np.polyfit(value[idx], grade, 1), value[idx])
+        print(
+            f"| {'/'.join(key)} | {stats.pearsonr(length[idx], grade)[0]:.3f} | "
+            f"{stats.pearsonr(length[idx], residual)[0]:.3f} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--semeval", type=Path, default=Path("../shared/data/semeval2013"))
     ap.add_argument("--freeze", type=int, default=0, help="lower encoder layers left as they are")
+    ap.add_argument("--length", action="store_true", help="only the answer-length check, no training")
     args = ap.parse_args()
+    if args.length:
+        length_check(args.semeval)
+        return
     torch.manual_seed(0)
     rng = random.Random(0)
     settings = Settings()
