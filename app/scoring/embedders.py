@@ -110,11 +110,12 @@ class MiniLMEmbedder(Embedder):
         self._model: Any = None  # sentence-transformers, on the torch backend
         self._session: Any = None  # ONNX Runtime, on the onnxruntime backend
         self.degraded: str | None = None
-        from transformers import AutoTokenizer
-
-        self._tokenizer = AutoTokenizer.from_pretrained(str(self._path))
+        self._tokenizer: Any = None  # on torch, sentence-transformers' own (not loaded twice)
         if settings.minilm_backend == "onnxruntime":
             try:
+                from transformers import AutoTokenizer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self._path))
                 self._session = self._onnx_session(settings.cache_dir)
             except Exception as exc:  # any failure to export or load: run on torch, and say so
                 self.degraded = f"onnxruntime unavailable ({type(exc).__name__}: {exc}); running on torch"
@@ -125,6 +126,7 @@ class MiniLMEmbedder(Embedder):
 
             torch.set_num_threads(self._threads)
             self._model = SentenceTransformer(str(self._path), device="cpu")
+            self._tokenizer = self._model.tokenizer
 
     @property
     def model_id(self) -> str:
