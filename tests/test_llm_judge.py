@@ -69,5 +69,6 @@ def test_text_addressing_the_grader_caps_even_without_a_scorer_flag(score: Score
 
 
 def test_degraded_judge_keeps_the_value(score: ScoreResult) -> None:
-    marked = judge_degraded(score)
+    marked = judge_degraded(score, "key-point judge: timed out")
     assert marked.value == score.value and "judge_degraded" in marked.flags
+    assert marked.degraded and marked.degraded_reason == "key-point judge: timed out"

@@ -352,7 +352,7 @@ async def test_truncated_output_degrades_after_one_retry(llama_url: str, good_sc
 
 @pytest.mark.llm
 async def test_judge_blends_both_components(llama_url: str, scorer: Scorer, good_score: ScoreResult) -> None:
-    provider = _provider(llama_url, llm_judge=True, llm_judge_weight=0.5)
+    provider = _provider(llama_url, judge_keypoint_weight=0.5)
     judged = await provider.judge(RUBRIC, GOOD, good_score)
     assert "judge_degraded" not in judged.flags
     emb, llm = judged.components["embedding_value"], judged.components["llm_value"]
@@ -372,7 +372,7 @@ async def test_injection_never_raises_the_score(
     answer = ATTACKS[attack]
     plain = scorer.score(RUBRIC, answer)  # non-judge mode: the embedding score is the score
     assert plain.value <= good_score.value + 0.01
-    provider = _provider(llama_url, llm_judge=True, llm_judge_weight=1.0)  # the LLM alone decides, if allowed
+    provider = _provider(llama_url, judge_keypoint_weight=1.0)  # the LLM alone decides, if allowed
     judged = await provider.judge(RUBRIC, answer, plain)
     assert judged.value <= plain.value
     assert judged.value <= good_score.value + 0.01
@@ -425,7 +425,7 @@ async def test_stream_cut_midway_restarts_with_rubric_feedback(
 
 
 async def test_judge_failure_keeps_embedding_score_marked(stand_in: str, good_score: ScoreResult) -> None:
-    provider = _provider(f"{stand_in}/garbage/v1", llm_judge=True)
+    provider = _provider(f"{stand_in}/garbage/v1")
     judged = await provider.judge(RUBRIC, GOOD, good_score)
     assert judged.value == good_score.value
     assert "judge_degraded" in judged.flags and judged.components["judge_degraded"] == 1.0

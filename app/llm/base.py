@@ -69,11 +69,6 @@ class LLMProvider(ABC):
         """Feedback and the next follow-up for one turn. Must not raise for provider failures:
         fall back and set `degraded` with the reason."""
 
-    async def judge(self, rubric: Rubric, answer: str, score: ScoreResult) -> ScoreResult:
-        """Optionally blend an LLM grade of each key point into the embedding score (the judge
-        setting). The embedding scorer's gates cap the blend. The default leaves the score as is."""
-        return score
-
     async def stream_feedback(
         self, ctx: TurnContext, outcome: StreamOutcome | None = None
     ) -> AsyncIterator[str]:

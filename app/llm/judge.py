@@ -100,11 +100,13 @@ def blend(score: ScoreResult, answer: str, output: JudgeOutput, weight: float) -
     )
 
 
-def judge_degraded(score: ScoreResult) -> ScoreResult:
+def judge_degraded(score: ScoreResult, reason: str) -> ScoreResult:
     """The embedding score unchanged in value, marked so the transcript shows the judge did not run."""
     return score.model_copy(
         update={
             "flags": [*score.flags, "judge_degraded"],
             "components": {**score.components, "embedding_value": score.value, "judge_degraded": 1.0},
+            "degraded": True,
+            "degraded_reason": reason,
         }
     )

@@ -148,7 +148,6 @@ class OpenAIProvider(LLMProvider):
             "model": self.settings.llm_model,
             "base_url": self.settings.llm_base_url or "https://api.openai.com/v1",
             "response_format": self._format,
-            "judge": str(self.settings.llm_judge).lower(),
             **{f"prompt_{k}": v for k, v in self.prompts.versions.items()},
         }
 
@@ -219,7 +218,7 @@ class OpenAIProvider(LLMProvider):
 
     async def judge(self, rubric: Rubric, answer: str, score: ScoreResult) -> ScoreResult:
         """Grade each key point with the LLM and blend; on failure keep the embedding score, marked."""
-        if not self.settings.llm_judge or SKIP_FLAGS & set(score.flags) or not score.key_points:
+        if SKIP_FLAGS & set(score.flags) or not score.key_points:
             return score
         ids = [k.id for k in score.key_points]
         prompt = self.prompts.render(
@@ -240,8 +239,8 @@ class OpenAIProvider(LLMProvider):
                 exc.message,
                 extra={"question_id": rubric.question_id, "prompt_version": prompt.version},
             )
-            return judge_degraded(score)
-        result = blend(score, answer, out, self.settings.llm_judge_weight)
+            return judge_degraded(score, f"key-point judge: {exc.message}")
+        result = blend(score, answer, out, self.settings.judge_keypoint_weight)
         log.info(
             "llm judge: embedding=%.2f llm=%.2f blended=%.2f",
             score.value,

@@ -14,7 +14,7 @@ from app.errors import ConfigurationError
 
 __all__ = ["PROMPT_NAMES", "PromptLibrary", "RenderedPrompt", "neutralise"]
 
-PROMPT_NAMES = ("feedback", "follow_up", "judge")
+PROMPT_NAMES = ("feedback", "follow_up", "judge", "verdict")
 _SUFFIX = ".j2"
 _VERSION = re.compile(r"\{#-?\s*version:\s*([\w.-]+)\s*-?#\}")
 # Anything that could pass for the end of the data block, or for a new role or instruction section.

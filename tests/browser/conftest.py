@@ -40,7 +40,7 @@ def _settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "api_keys": [],
         "llm": "rubric",
-        "llm_judge": False,
+        "judge": "off",
         "database_url": database_url,
     }
     values.update(overrides)

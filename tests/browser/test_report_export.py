@@ -19,7 +19,7 @@ HOSTILE = "# Heading\n<script>alert(1)</script> | pipe | [link](http://x) *star*
 def client(scorer: Scorer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     db: Path = tmp_path_factory.mktemp("export-db") / "mockinterview.db"
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, api_keys=[], llm="rubric", llm_judge=False, database_url=f"sqlite:///{db}"
+        _env_file=None, api_keys=[], llm="rubric", judge="off", database_url=f"sqlite:///{db}"
     )
     with TestClient(create_app(settings, scorer=scorer)) as c:
         yield c

@@ -1,0 +1,198 @@
+"""The offline default judge: a small instruct model in-process (llama.cpp), read by its first token.
+
+Asked for a written grade, a 1.5B model gives everything full marks; asked a Yes/No question, the
+probability it puts on "Yes" against "No" for the first token of its reply is a sharp detector of
+wrong answers. One prefill, no sampling: the same input gives the same number. The prompt puts the
+rubric first and the answer last, so answers to one question reuse the evaluated prefix (the KV
+cache is kept from one call to the next and cut back to the shared prefix).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.config import Settings
+from app.errors import ConfigurationError
+from app.judge.base import Judge, JudgeItem, JudgeUnavailable
+from app.judge.model import PACKAGED, assemble
+from app.judge.prompt import VerdictPrompt
+
+__all__ = ["LocalJudge"]
+
+log = logging.getLogger(__name__)
+
+_YES = ("Yes", " Yes", "yes", " yes", "YES")
+_NO = ("No", " No", "no", " no", "NO")
+_MAX_ANSWER_CHARS = 6000  # the judge reads at most this much of an answer (n_ctx bounds the prompt)
+
+
+class LocalJudge(Judge):
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._prompt = VerdictPrompt(settings.prompts_dir)
+        self._llm: Any = None
+        self._yes: list[int] = []
+        self._no: list[int] = []
+        self._ready = threading.Event()
+        self._error: str | None = None
+        self._load_lock = threading.Lock()
+        self._path: Path | None = None
+        self._template: Any = None
+
+    @property
+    def model_id(self) -> str:
+        if self.settings.judge_model is not None:
+            return f"gguf:{self.settings.judge_model.name}"
+        return f"{PACKAGED.name}:{PACKAGED.sha256[:12]}"
+
+    @property
+    def prompt_version(self) -> str:
+        return self._prompt.version
+
+    def start(self) -> None:
+        threading.Thread(target=self._load_quietly, name="judge-load", daemon=True).start()
+
+    def state(self) -> str:
+        if self._ready.is_set():
+            return "ready"
+        return "unavailable" if self._error else "loading"
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        if self._error:
+            out["error"] = self._error
+        out["threads"] = self.settings.judge_threads
+        return out
+
+    def close(self) -> None:
+        super().close()
+        llm, self._llm = self._llm, None
+        if llm is not None:
+            llm.close()
+
+    # -- loading -------------------------------------------------------------------------------
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except JudgeUnavailable:
+            pass  # recorded in _error; /healthz and every score say so
+
+    def load(self) -> None:
+        """Join the packaged model (first start only) and load it; idempotent, thread-safe."""
+        with self._load_lock:
+            if self._ready.is_set():
+                return
+            if self._error:
+                raise JudgeUnavailable(self._error)
+            start = time.perf_counter()
+            try:
+                self._load()
+            except (ConfigurationError, OSError, ValueError, RuntimeError, ImportError) as exc:
+                message = (
+                    exc.message if isinstance(exc, ConfigurationError) else f"{type(exc).__name__}: {exc}"
+                )
+                self._error = f"judge model unavailable: {message}"
+                log.error("%s", self._error)
+                raise JudgeUnavailable(self._error) from exc
+            self._ready.set()
+            log.info("judge ready: %s in %.1fs", self.model_id, time.perf_counter() - start)
+
+    def _load(self) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if self.settings.judge_model is not None:
+            path = self.settings.judge_model
+            if not path.is_file():
+                raise ConfigurationError(f"MOCKINTERVIEW_JUDGE_MODEL={path} is not a file")
+        else:
+            path = assemble(self.settings.cache_dir)
+        self._path = path
+        llm = Llama(
+            model_path=str(path),
+            n_ctx=4096,
+            n_batch=512,
+            n_threads=self.settings.judge_threads,
+            n_threads_batch=self.settings.judge_threads,
+            logits_all=False,
+            verbose=False,
+        )
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ConfigurationError(f"{path} has no chat template; the judge needs an instruct model")
+        eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
+        bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore") if llm.token_bos() >= 0 else ""
+        self._template = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._yes = self._single_tokens(llm, _YES)
+        self._no = self._single_tokens(llm, _NO)
+        if not self._yes or not self._no:
+            raise ConfigurationError(f"{path}: no single-token Yes/No in its vocabulary")
+        self._llm = llm
+
+    @staticmethod
+    def _single_tokens(llm: Any, words: Sequence[str]) -> list[int]:
+        ids: set[int] = set()
+        for w in words:
+            toks = llm.tokenize(w.encode(), add_bos=False, special=False)
+            if len(toks) == 1:
+                ids.add(int(toks[0]))
+        return sorted(ids)
+
+    # -- judging -------------------------------------------------------------------------------
+    def _tokens(self, item: JudgeItem) -> list[int]:
+        answer = item.answer if len(item.answer) <= _MAX_ANSWER_CHARS else item.answer[:_MAX_ANSWER_CHARS]
+        system, user = self._prompt.render(item, answer)
+        text = self._template(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+        ).prompt
+        toks: list[int] = self._llm.tokenize(text.encode(), add_bos=False, special=True)
+        return toks
+
+    def _p_correct(self, items: Sequence[JudgeItem]) -> list[float]:
+        if not self._ready.is_set():
+            self.load()
+        llm = self._llm
+        if llm is None:
+            raise JudgeUnavailable("judge closed")
+        out: list[float] = []
+        for item in items:
+            toks = self._tokens(item)
+            if len(toks) >= llm.n_ctx():
+                raise JudgeUnavailable(f"judge prompt of {len(toks)} tokens exceeds the context")
+            try:
+                out.append(self._yes_probability(llm, toks))
+            except (RuntimeError, ValueError) as exc:
+                llm.reset()
+                raise JudgeUnavailable(f"judge failed: {exc}") from exc
+        return out
+
+    def _yes_probability(self, llm: Any, toks: list[int]) -> float:
+        # Keep what the KV cache already holds of this prompt (the rubric prefix), evaluate the rest.
+        held = list(llm.input_ids[: llm.n_tokens])
+        common = 0
+        for a, b in zip(held, toks, strict=False):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(toks) - 1)  # at least one token to evaluate, for its logits
+        llm.n_tokens = common
+        llm.eval(toks[common:])
+        logits = np.asarray(llm._ctx.get_logits_ith(-1)[: llm.n_vocab()], dtype=np.float64)
+        yes = _logsumexp(logits[self._yes])
+        no = _logsumexp(logits[self._no])
+        return 1.0 / (1.0 + math.exp(no - yes))
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    m = float(x.max())
+    return m + math.log(float(np.exp(x - m).sum()))
