@@ -104,6 +104,10 @@ def _show_score(score: ScoreResult) -> None:
     colour = {"strong": "green", "acceptable": "yellow"}.get(score.band, "red")
     flags = f"  [dim]{', '.join(score.flags)}[/]" if score.flags else ""
     console.print(f"[bold {colour}]{score.value:.1f}/10 · {score.band}[/]{flags}")
+    if score.judge is not None:
+        console.print(f"[dim]judge: P(correct) {score.judge.p_correct:.2f} ({score.judge.model})[/]")
+    for c in score.contradictions:
+        console.print(f'[red]rejected:[/] "{c.sentence}"')
     console.print(_score_table(score))
 
 
@@ -156,6 +160,7 @@ async def _chat(
     from app.db import create_db_engine, create_session_factory, upgrade
     from app.interviews import service
     from app.interviews.schemas import InterviewCreate
+    from app.judge.registry import create_judge
     from app.llm.registry import create_llm_provider
     from app.scoring.service import build_scorer
 
@@ -167,6 +172,7 @@ async def _chat(
         with console.status("Loading the scorer…"):
             scorer = build_scorer(settings, bank)
     llm = create_llm_provider(settings)
+    judge = create_judge(settings)
     with sessions() as session:
         created = service.start_interview(
             session=session,
@@ -198,10 +204,13 @@ async def _chat(
                 settings=settings,
                 scorer=scorer,
                 llm=llm,
+                judge=judge,
                 interview_id=created.id,
                 text=text,
             )
         _show_score(out.score)
+        if out.score.degraded:
+            console.print(f"[yellow]judge degraded:[/] {out.score.degraded_reason}")
         console.print(Panel(Markdown(out.feedback), title="Feedback", title_align="left"))
         if out.degraded:
             console.print(f"[yellow]coach degraded:[/] {out.degraded_reason}")
@@ -212,6 +221,8 @@ async def _chat(
         asked = out.next_question
     with sessions() as session:
         _show_report(service.report(session=session, bank=bank, interview_id=created.id))
+    if judge is not None:
+        judge.close()
     engine.dispose()
     return 0
 
@@ -258,6 +269,9 @@ def score(
     from app.errors import DomainError
     from app.interviews.schemas import ScoreRequest
     from app.interviews.service import rubric_for
+    from app.judge.base import JudgeUnavailable
+    from app.judge.registry import create_judge
+    from app.judge.service import degraded, judge_scores
     from app.scoring.service import build_scorer
 
     _offline()
@@ -280,7 +294,16 @@ def score(
             if bank
             else rubric_for(bank=_empty_bank(), request=request)
         )
-        result = build_scorer(settings, bank).score(rubric, text)
+        scorer = build_scorer(settings, bank)
+        result = scorer.score(rubric, text)
+        judge = create_judge(settings)
+        if judge is not None:
+            try:
+                [result] = judge_scores(judge=judge, scorer=scorer, items=[(rubric, text, result)])
+            except JudgeUnavailable as exc:
+                result = degraded(result, exc.message)
+            finally:
+                judge.close()
     except DomainError as exc:
         raise _fail(exc.message) from exc
     if as_json:

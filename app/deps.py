@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth import Owner
 from app.bank.models import Bank
 from app.config import Settings
+from app.judge.base import Judge
 from app.llm.base import LLMProvider
 from app.scoring.scorer import Scorer
 
 __all__ = [
     "BankDep",
     "EngineDep",
+    "JudgeDep",
     "LLMDep",
     "Owner",
     "ScorerDep",
@@ -47,6 +49,12 @@ def get_llm(request: Request) -> LLMProvider:
     return llm
 
 
+def get_judge(request: Request) -> Judge | None:
+    """The correctness judge, or None when MOCKINTERVIEW_JUDGE=off."""
+    judge: Judge | None = getattr(request.app.state, "judge", None)
+    return judge
+
+
 def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
@@ -66,6 +74,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 BankDep = Annotated[Bank, Depends(get_bank)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 LLMDep = Annotated[LLMProvider, Depends(get_llm)]
+JudgeDep = Annotated[Judge | None, Depends(get_judge)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.auth import require_api_key
 from app.config import Settings
 from app.errors import ConfigurationError, DomainError
+from app.judge.base import Judge
 from app.llm.base import LLMProvider
 from app.scoring.scorer import Scorer
 
@@ -77,11 +78,21 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Any]] =
 }
 
 
-def _lifespan(settings: Settings, scorer: Scorer | None, llm: LLMProvider | None) -> Callable[[FastAPI], Any]:
+class _Unset:
+    """No judge handed in: the app builds the one its settings name."""
+
+
+_UNSET = _Unset()
+
+
+def _lifespan(
+    settings: Settings, scorer: Scorer | None, llm: LLMProvider | None, judge: Judge | None | _Unset
+) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from app.bank.loader import BankError, load_bank
         from app.db import create_db_engine, create_session_factory, upgrade
+        from app.judge.registry import create_judge
         from app.llm.registry import create_llm_provider
         from app.review.startup import start_review
         from app.scoring.service import build_scorer, use_bank
@@ -100,21 +111,31 @@ def _lifespan(settings: Settings, scorer: Scorer | None, llm: LLMProvider | None
         if not app.state.scorer.has_neighbours:
             use_bank(app.state.scorer, bank)
         app.state.llm = llm if llm is not None else create_llm_provider(settings)
+        # The judge loads in the background: the server answers meanwhile (/healthz says so).
+        own_judge = isinstance(judge, _Unset)
+        app.state.judge = create_judge(settings) if isinstance(judge, _Unset) else judge
         log.info(
             "ready: %d questions, database %s, llm %s", len(bank.questions), engine.dialect.name, settings.llm
         )
         try:
             yield
         finally:
+            if own_judge and app.state.judge is not None:
+                app.state.judge.close()
             engine.dispose()
 
     return lifespan
 
 
 def create_app(
-    settings: Settings | None = None, *, scorer: Scorer | None = None, llm: LLMProvider | None = None
+    settings: Settings | None = None,
+    *,
+    scorer: Scorer | None = None,
+    llm: LLMProvider | None = None,
+    judge: Judge | None | _Unset = _UNSET,
 ) -> FastAPI:
-    """The app for these settings; pass a built scorer or provider to share one across apps (tests, CLI)."""
+    """The app for these settings; pass a built scorer, provider or judge (None: no judge) to share
+    one across apps (tests, CLI)."""
     from app.bank.router import router as bank_router
     from app.health import router as health_router
     from app.interviews.router import router as interviews_router
@@ -130,7 +151,7 @@ def create_app(
         title="mockinterview",
         version="0.1.0",
         summary="Practise deep-learning interviews: questions, graded answers, follow-ups and a report.",
-        lifespan=_lifespan(settings, scorer, llm),
+        lifespan=_lifespan(settings, scorer, llm, judge),
     )
     app.state.settings = settings
     for exc_type, handler in EXCEPTION_HANDLERS.items():

@@ -11,7 +11,16 @@ from fastapi.responses import Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import UploadFile
 
-from app.deps import BankDep, LLMDep, Owner, ScorerDep, SessionDep, SessionFactoryDep, SettingsDep
+from app.deps import (
+    BankDep,
+    JudgeDep,
+    LLMDep,
+    Owner,
+    ScorerDep,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+)
 from app.errors import DomainError, InterviewFinished
 from app.interviews import service
 from app.interviews.schemas import (
@@ -79,6 +88,7 @@ async def answer(
     settings: SettingsDep,
     scorer: ScorerDep,
     llm: LLMDep,
+    judge: JudgeDep,
     owner: Owner,
     transcriber: TranscriberDep,
     glossary: GlossaryDep,
@@ -108,6 +118,7 @@ async def answer(
             settings=settings,
             scorer=scorer,
             llm=llm,
+            judge=judge,
             interview_id=interview_id,
             text=text,
             owner=owner,
@@ -121,6 +132,7 @@ async def answer(
         settings=settings,
         scorer=scorer,
         llm=llm,
+        judge=judge,
         interview_id=interview_id,
         text=text,
         owner=owner,
@@ -158,6 +170,11 @@ async def answer(
 
 @router.post("/score", tags=["scoring"])
 async def score(
-    body: ScoreRequest, bank: BankDep, settings: SettingsDep, scorer: ScorerDep, llm: LLMDep, _owner: Owner
+    body: ScoreRequest,
+    bank: BankDep,
+    settings: SettingsDep,
+    scorer: ScorerDep,
+    judge: JudgeDep,
+    _owner: Owner,
 ) -> ScoreResult:
-    return await service.grade(bank=bank, settings=settings, scorer=scorer, llm=llm, request=body)
+    return await service.grade(bank=bank, settings=settings, scorer=scorer, judge=judge, request=body)

@@ -40,6 +40,8 @@ from app.interviews.schemas import (
     TopicReport,
     TurnOut,
 )
+from app.judge.base import Judge
+from app.judge.service import judge_score
 from app.llm.base import Coaching, LLMProvider, TurnContext
 from app.review.service import current_question
 from app.scoring.schemas import Band, Rubric, RubricPoint, ScoreResult
@@ -229,6 +231,7 @@ async def prepare_turn(
     settings: Settings,
     scorer: Scorer,
     llm: LLMProvider,
+    judge: Judge | None = None,
     interview_id: str,
     text: str,
     owner: str | None = None,
@@ -261,8 +264,7 @@ async def prepare_turn(
     session.rollback()  # end the read transaction: scoring and the LLM can take seconds
 
     score = await scorer.score_async(rubric, text)
-    if settings.llm_judge:
-        score = await llm.judge(rubric, text, score)
+    score = await judge_score(judge=judge, scorer=scorer, rubric=rubric, answer=text, score=score)
     ctx = TurnContext(
         interview_id=interview_id,
         question=q,
@@ -384,6 +386,7 @@ async def answer_interview(
     settings: Settings,
     scorer: Scorer,
     llm: LLMProvider,
+    judge: Judge | None = None,
     interview_id: str,
     text: str,
     owner: str | None = None,
@@ -398,6 +401,7 @@ async def answer_interview(
         settings=settings,
         scorer=scorer,
         llm=llm,
+        judge=judge,
         interview_id=interview_id,
         text=text,
         owner=owner,
@@ -487,7 +491,7 @@ def rubric_for(*, bank: Bank, request: ScoreRequest) -> Rubric:
 
 
 async def grade(
-    *, bank: Bank, settings: Settings, scorer: Scorer, llm: LLMProvider, request: ScoreRequest
+    *, bank: Bank, settings: Settings, scorer: Scorer, judge: Judge | None, request: ScoreRequest
 ) -> ScoreResult:
     if len(request.answer) > settings.max_answer_chars:
         raise AnswerTooLarge(
@@ -495,6 +499,4 @@ async def grade(
         )
     rubric = rubric_for(bank=bank, request=request)
     score = await scorer.score_async(rubric, request.answer)
-    if settings.llm_judge:
-        score = await llm.judge(rubric, request.answer, score)
-    return score
+    return await judge_score(judge=judge, scorer=scorer, rubric=rubric, answer=request.answer, score=score)

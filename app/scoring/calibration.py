@@ -18,10 +18,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MODES", "SIGNALS", "Calibration", "ModeCalibration", "choose_min_slope", "fit_map", "fit_mode"]
+__all__ = [
+    "JUDGED_MODES",
+    "JUDGED_SIGNALS",
+    "MODES",
+    "SIGNALS",
+    "Calibration",
+    "ModeCalibration",
+    "choose_min_slope",
+    "fit_map",
+    "fit_mode",
+]
 
 MODES = ("keyed", "free_form")  # a bank rubric with key points; a reference answer alone
 SIGNALS = ("coverage", "token_recall", "reference", "lexical")
+# With the correctness judge on, each mode has a judged twin whose weights also cover P(correct).
+JUDGED_SIGNALS = (*SIGNALS, "judge")
+JUDGED_MODES = {m: f"{m}_judged" for m in MODES}
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,8 @@ class Calibration:
     name: str
     modes: dict[str, ModeCalibration]
     meta: dict[str, Any] = field(default_factory=dict)
+    # P(correct) below this flags the answer contradicts_reference (None: no judged calibration).
+    contradiction_below: float | None = None
 
     @classmethod
     def identity(cls) -> Calibration:
@@ -54,6 +69,10 @@ class Calibration:
 
     def mode(self, name: str) -> ModeCalibration:
         return self.modes.get(name) or self.modes["keyed"]
+
+    def judged_mode(self, name: str) -> ModeCalibration | None:
+        """The blend of embedding signals and P(correct) for this mode, if one was fitted."""
+        return self.modes.get(JUDGED_MODES.get(name, name))
 
     def refit(self, fresh: Calibration, names: Sequence[str]) -> Calibration:
         """This calibration with the `names` modes replaced by `fresh`'s, the others kept as they
@@ -65,7 +84,10 @@ class Calibration:
         modes = {**self.modes, **{n: fresh.modes[n] for n in names}}
         kept = {n: self.meta.get("kept", {}).get(n, self.name) for n in modes if n not in names}
         meta = {**fresh.meta, "refit": list(names), "kept": kept}
-        return Calibration(name=fresh.name, modes=modes, meta=meta)
+        below = (
+            fresh.contradiction_below if fresh.contradiction_below is not None else self.contradiction_below
+        )
+        return Calibration(name=fresh.name, modes=modes, meta=meta, contradiction_below=below)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +96,7 @@ class Calibration:
             "modes": {
                 k: {"weights": m.weights, "xs": list(m.xs), "ys": list(m.ys)} for k, m in self.modes.items()
             },
+            "contradiction_below": self.contradiction_below,
             "meta": self.meta,
         }
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -85,7 +108,12 @@ class Calibration:
             k: ModeCalibration(weights=dict(m["weights"]), xs=tuple(m["xs"]), ys=tuple(m["ys"]))
             for k, m in data["modes"].items()
         }
-        return cls(name=data["name"], modes=modes, meta=data.get("meta", {}))
+        return cls(
+            name=data["name"],
+            modes=modes,
+            meta=data.get("meta", {}),
+            contradiction_below=data.get("contradiction_below"),
+        )
 
 
 def fit_weights(
@@ -93,6 +121,7 @@ def fit_weights(
     target: Sequence[float],
     *,
     groups: Sequence[Hashable] | None = None,
+    signals: Sequence[str] = SIGNALS,
 ) -> dict[str, float]:
     """Non-negative least squares: every signal can only raise the score, never lower it.
 
@@ -104,7 +133,7 @@ def fit_weights(
     better on every SemEval test split (README, "Scoring quality")."""
     from scipy.optimize import nnls
 
-    x = np.array([[f.get(k, 0.0) for k in SIGNALS] for f in features], dtype=float)
+    x = np.array([[f.get(k, 0.0) for k in signals] for f in features], dtype=float)
     y = np.asarray(target, dtype=float)
     keys = list(groups) if groups is not None else [0] * len(y)
     if len(keys) != len(y):
@@ -117,9 +146,9 @@ def fit_weights(
         yc[rows] -= y[rows].mean()
     coef, _ = nnls(xc, yc)
     if coef.sum() == 0:
-        coef = np.ones(len(SIGNALS))
+        coef = np.ones(len(signals))
     coef = coef / coef.sum()
-    return {k: round(float(c), 4) for k, c in zip(SIGNALS, coef, strict=True)}
+    return {k: round(float(c), 4) for k, c in zip(signals, coef, strict=True)}
 
 
 def fit_map(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,8 @@ from app.bank.models import FollowUp, Question
 
 __all__ = [
     "Band",
+    "Contradiction",
+    "JudgeInfo",
     "KeyPointScore",
     "MisconceptionHit",
     "Rubric",
@@ -98,6 +101,10 @@ class KeyPointScore(BaseModel):
     covered: bool
     similarity: float = Field(description="how well the best answer span matches the point, 0-1")
     evidence: str | None = Field(description="the answer span that covered the point (or came closest)")
+    status: Literal["covered", "unclear", "missing"] = Field(
+        default="missing",
+        description="covered; unclear: the closest span is related but not clearly the point; missing",
+    )
 
 
 class MisconceptionHit(BaseModel):
@@ -107,6 +114,17 @@ class MisconceptionHit(BaseModel):
     evidence: str
 
 
+class JudgeInfo(BaseModel):
+    p_correct: float = Field(ge=0, le=1, description="the judge's probability that the answer is correct")
+    model: str
+    version: str = Field(description="the judge prompt's version")
+
+
+class Contradiction(BaseModel):
+    sentence: str = Field(description="a sentence of the answer the judge rejects")
+    p_correct: float = Field(ge=0, le=1)
+
+
 class ScoreResult(BaseModel):
     value: float = Field(ge=0, le=10, description="0-10")
     band: Band
@@ -114,10 +132,19 @@ class ScoreResult(BaseModel):
     misconceptions: list[MisconceptionHit] = Field(default_factory=list)
     flags: list[str] = Field(
         default_factory=list,
-        description="echo, keyword_list, off_topic, too_short, empty, dont_know, contradiction",
+        description="echo, keyword_list, off_topic, too_short, empty, dont_know, injection, misconception, "
+        "other_question, contradicts_reference, judge_degraded",
     )
     similarity: float = Field(description="best cosine similarity of the whole answer to a reference answer")
     coverage: float = Field(description="weighted share of key points covered, 0-1")
     components: dict[str, float] = Field(default_factory=dict, description="raw signals behind the value")
     scorer_version: str
     rubric_version: int | None = None
+    judge: JudgeInfo | None = Field(default=None, description="the correctness judge's verdict, when it ran")
+    contradictions: list[Contradiction] = Field(
+        default_factory=list, description="sentences the judge rejects (flag contradicts_reference)"
+    )
+    degraded: bool = Field(
+        default=False, description="a provider (the judge) failed; the score did without it"
+    )
+    degraded_reason: str | None = None

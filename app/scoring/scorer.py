@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
@@ -97,6 +98,9 @@ class Params:
     """Thresholds of the guards; kept together so calibration can store and refit them."""
 
     covered_at: float = 0.62  # a key point counts as covered at this span similarity
+    # From here up to covered_at a point is "unclear": feedback says "not clearly stated", never
+    # "you left out" (a related span this close often says the point in other words).
+    unclear_at: float = 0.45
     soft_low: float = 0.30  # span similarity that earns no credit
     soft_high: float = 0.75  # span similarity that earns full credit
     relevance_gate: float = 0.28  # below this the answer is off topic
@@ -119,6 +123,7 @@ class Params:
     # question, reach 0.25-0.31.
     other_question_margin: float = 0.25
     other_question_cap: float = 2.0
+    contradiction_cap: float = 3.0  # the judge rejects the answer: weak band whatever its coverage
     # What each guard caps the value at.
     misconception_cap: float = 3.5
     keyword_list_cap: float = 3.5
@@ -134,6 +139,7 @@ class Params:
             "echo": self.echo_cap,
             "off_topic": self.off_topic_cap,
             "other_question": self.other_question_cap,
+            "contradicts_reference": self.contradiction_cap,
         }
         return min([10.0, *(caps[f] for f in flags if f in caps)])
 
@@ -145,6 +151,14 @@ class _Prepared:
     clean: str
     flags: list[str]
     spans: list[str]
+
+
+def _without_injection(text: str) -> tuple[str, list[str]]:
+    """Sentences that address the grader are data, not content: drop them, and say so."""
+    sentences = re.split(r"(?<=[.!?])\s+|\n+", text)
+    kept = [s for s in sentences if not _INJECTION.search(s)]
+    flags = ["injection"] if len(kept) != len(sentences) else []
+    return " ".join(s for s in kept if s.strip()).strip(), flags
 
 
 def derive_key_points(reference_answers: Sequence[str]) -> tuple[RubricPoint, ...]:
@@ -298,16 +312,10 @@ class Scorer:
         return self.calibration.mode("keyed" if rubric.key_points else "free_form")
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
-        flags: list[str] = []
         text = answer.strip()
         if not text or not tokens(text):
             return _Prepared(rubric, answer, "", ["empty"], [])
-        # Sentences that address the grader are data, not content: drop them, and say so.
-        sentences = re.split(r"(?<=[.!?])\s+|\n+", text)
-        kept = [s for s in sentences if not _INJECTION.search(s)]
-        if len(kept) != len(sentences):
-            flags.append("injection")
-        text = " ".join(s for s in kept if s.strip()).strip()
+        text, flags = _without_injection(text)
         if not text or not tokens(text):
             return _Prepared(rubric, answer, "", [*flags, "empty"], [])
         if _DONT_KNOW.fullmatch(text):
@@ -460,6 +468,7 @@ class Scorer:
                     covered=sim >= params.covered_at,
                     similarity=round(sim, 4),
                     evidence=p.spans[j],
+                    status=self.point_status(sim),
                 )
             )
             soft.append(float(np.clip((sim - params.soft_low) / (params.soft_high - params.soft_low), 0, 1)))
@@ -496,7 +505,9 @@ class Scorer:
                     if m.contradicts in ids:
                         ci = ids.index(m.contradicts)
                         soft[ci] = 0.0
-                        kp_scores[ci] = kp_scores[ci].model_copy(update={"covered": False})
+                        kp_scores[ci] = kp_scores[ci].model_copy(
+                            update={"covered": False, "status": "missing"}
+                        )
         if hits:
             flags.append("misconception")
 
@@ -561,6 +572,16 @@ class Scorer:
             scorer_version=self.version,
             rubric_version=rubric.version,
         )
+
+    def point_status(self, similarity: float) -> Literal["covered", "unclear", "missing"]:
+        if similarity >= self.params.covered_at:
+            return "covered"
+        return "unclear" if similarity >= self.params.unclear_at else "missing"
+
+    @staticmethod
+    def clean_text(answer: str) -> str:
+        """The answer as the scorer reads it: sentences addressed to the grader dropped."""
+        return _without_injection(answer.strip())[0]
 
     @staticmethod
     def band_for(value: float, flags: list[str]) -> Band:
