@@ -47,6 +47,11 @@ _OPENERS: dict[str, tuple[str, ...]] = {
         "That doesn't really address the question.",
         "I think that answer drifted away from what was asked.",
     ),
+    "contradicts_reference": (
+        "Part of that is not right.",
+        "That answer gets something wrong.",
+        "Careful: there is a mistake in that answer.",
+    ),
 }
 _COVERED = (
     'You made the point that {point}: "{quote}".',
@@ -54,6 +59,8 @@ _COVERED = (
     'I liked "{quote}"; it shows you know that {point}.',
 )
 _MISSED_LEAD = ("What was missing:", "You left out:", "To make it complete, also mention:")
+# Points whose closest span is related but not clearly the point: maybe said in other words.
+_UNCLEAR_LEAD = ("Not clearly stated:", "Say these more explicitly:")
 _MISCONCEPTION = (
     'Careful with "{quote}". {correction}',
     'One thing to correct: you said "{quote}". {correction}',
@@ -129,6 +136,14 @@ def _missed(score: ScoreResult) -> list[KeyPointScore]:
     return sorted((k for k in score.key_points if not k.covered), key=lambda k: -k.weight)
 
 
+def _in_fact(score: ScoreResult, sentence: str) -> str:
+    """The rubric's right statement for a rejected sentence: the key point it came closest to."""
+    near = [k for k in score.key_points if k.evidence and (k.evidence in sentence or sentence in k.evidence)]
+    pick = max(near, key=lambda k: k.similarity) if near else max(score.key_points, key=lambda k: k.weight)
+    text = pick.text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def follow_up_candidates(ctx: TurnContext) -> list[FollowUp]:
     """Bank follow-ups still allowed for this turn: none after a non-answer or a follow-up turn."""
     if not ctx.allow_follow_up or _NO_FOLLOW_UP_FLAGS & set(ctx.score.flags):
@@ -178,7 +193,11 @@ def rubric_feedback(ctx: TurnContext, follow_up: FollowUp | None = None) -> str:
             parts.append(_pick(seed, "study", _STUDY).format(what=_study_topic(core[0], ctx.question)))
         return "\n\n".join(parts)
 
-    parts.append(_pick(seed, "open", _OPENERS[score.band]))
+    contradicted = "contradicts_reference" in flags and score.contradictions and score.key_points
+    parts.append(_pick(seed, "open", _OPENERS["contradicts_reference" if contradicted else score.band]))
+    if contradicted:
+        for c in score.contradictions[:2]:
+            parts.append(f'You said "{_quote(c.sentence)}". In fact: {_in_fact(score, c.sentence)}')
 
     covered = sorted((k for k in score.key_points if k.covered and k.evidence), key=lambda k: -k.weight)[:2]
     for i, k in enumerate(covered):
@@ -190,18 +209,24 @@ def rubric_feedback(ctx: TurnContext, follow_up: FollowUp | None = None) -> str:
         template = _pick(seed, f"misc{i}", _MISCONCEPTION)
         parts.append(template.format(quote=_quote(m.evidence), correction=m.correction.strip()))
 
-    if missed:
+    absent = [k for k in missed if k.status != "unclear"]
+    unclear = [k for k in missed if k.status == "unclear"]
+    if absent:
         lines = [_pick(seed, "missed", _MISSED_LEAD)]
-        for i, k in enumerate(missed[:_MAX_MISSED]):
+        for i, k in enumerate(absent[:_MAX_MISSED]):
             line = f"- {k.text.strip()}"
             if i == 0:
                 extra = _explain(k, reference)
                 if extra:
                     line += f' As the model answer puts it: "{_quote(extra)}"'
             lines.append(line)
-        if len(missed) > _MAX_MISSED:
-            rest = len(missed) - _MAX_MISSED
+        if len(absent) > _MAX_MISSED:
+            rest = len(absent) - _MAX_MISSED
             lines.append(f"- …and {rest} smaller point{'s' if rest > 1 else ''}.")
+        parts.append("\n".join(lines))
+    if unclear:
+        lines = [_pick(seed, "unclear", _UNCLEAR_LEAD)]
+        lines.extend(f"- {k.text.strip()}" for k in unclear[:_MAX_MISSED])
         parts.append("\n".join(lines))
 
     for flag in ("injection", "keyword_list", "echo", "too_short"):
