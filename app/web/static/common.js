@@ -123,6 +123,9 @@ const FLAG_LABEL = {
   dont_know: "\u201cI don't know\u201d",
   contradiction: "contradicts itself",
   injection: "contains instructions aimed at the grader, which were ignored",
+  contradicts_reference: "the judge found a statement that is wrong",
+  other_question: "answers a different question",
+  judge_degraded: "graded without the correctness judge",
 };
 
 function escapeRegExp(text) {
@@ -182,6 +185,9 @@ export function evidenceSpans(score) {
   for (const m of score.misconceptions || []) {
     if (m.evidence) spans.push({ text: m.evidence, kind: "wrong", label: m.text });
   }
+  for (const c of score.contradictions || []) {
+    spans.push({ text: c.sentence, kind: "wrong", label: "the judge rejects this statement" });
+  }
   return spans;
 }
 
@@ -189,7 +195,8 @@ export function evidenceSpans(score) {
 export function scoreCard(score) {
   const points = score.key_points || [];
   const covered = points.filter((k) => k.covered);
-  const missed = points.filter((k) => !k.covered);
+  const unclear = points.filter((k) => !k.covered && k.status === "unclear");
+  const missed = points.filter((k) => !k.covered && k.status !== "unclear");
   const card = el(
     "section",
     { className: "score-card", "aria-label": `Score ${fmt(score.value)} out of 10` },
@@ -212,6 +219,27 @@ export function scoreCard(score) {
         "ul",
         { className: "kp kp-covered" },
         covered.map((k) => el("li", {}, el("span", { className: "icon", "aria-hidden": "true" }, "✓"), k.text)),
+      ),
+    );
+  }
+  const rejected = score.contradictions || [];
+  if (rejected.length) {
+    card.append(
+      el("h4", {}, "Not right"),
+      el(
+        "ul",
+        { className: "kp kp-wrong" },
+        rejected.map((c) => el("li", {}, el("span", { className: "icon", "aria-hidden": "true" }, "!"), c.sentence)),
+      ),
+    );
+  }
+  if (unclear.length) {
+    card.append(
+      el("h4", {}, "Not clearly stated"),
+      el(
+        "ul",
+        { className: "kp kp-unclear" },
+        unclear.map((k) => el("li", {}, el("span", { className: "icon", "aria-hidden": "true" }, "?"), k.text)),
       ),
     );
   }
@@ -246,6 +274,9 @@ export function scoreCard(score) {
   // Misconceptions are listed above; the other flags explain an unusual score.
   const flags = (score.flags || []).filter((f) => f !== "misconception").map((f) => FLAG_LABEL[f] || f);
   if (flags.length) card.append(el("p", { className: "flags" }, `Note: ${flags.join(", ")}.`));
+  if (score.degraded && score.degraded_reason) {
+    card.append(el("p", { className: "flags" }, `Graded without the judge: ${score.degraded_reason}.`));
+  }
   return card;
 }
 
