@@ -22,6 +22,8 @@ from support import AppFactory, make_settings, write_bank_file
 from app.bank.loader import load_bank
 from app.bank.models import Bank
 from app.config import Settings
+from app.judge.local import LocalJudge
+from app.judge.model import assemble
 from app.main import create_app
 from app.scoring.scorer import Scorer
 from app.scoring.service import build_scorer
@@ -45,6 +47,18 @@ def scorer() -> Scorer:
     """The real embedding scorer, loaded once (about 20 s) and shared by every app in the run."""
     settings = make_settings()
     return build_scorer(settings, load_bank(settings.bank_dir))
+
+
+@pytest.fixture(scope="session")
+def judge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalJudge]:
+    """The real packaged judge model, loaded once (joined into the cache folder on first use); its
+    verdict cache is the run's own, so every verdict in the run comes from the model."""
+    model = assemble(make_settings().cache_dir)
+    settings = make_settings(judge="local", judge_model=model, cache_dir=tmp_path_factory.mktemp("judge"))
+    judge = LocalJudge(settings)
+    judge.load()
+    yield judge
+    judge.close()
 
 
 @pytest.fixture(scope="session")

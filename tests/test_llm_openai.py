@@ -26,6 +26,10 @@ import pytest
 from support import make_settings
 
 from app.bank.models import Question
+from app.judge.base import JudgeItem
+from app.judge.openai import OpenAIJudge
+from app.judge.registry import create_judge
+from app.judge.service import judge_score
 from app.llm.base import StreamOutcome, TurnContext
 from app.llm.judge import CAP_FLAGS
 from app.llm.openai_provider import OpenAIProvider
@@ -202,6 +206,9 @@ class _Handler(BaseHTTPRequestHandler):
         _Handler.hits[f"{mode}:{task}"] += 1
         if body.get("stream"):
             return self._cut_stream()
+        if mode == "nologprobs":  # a server that answers but never returns logprobs
+            content = "Yes" if "examiner" in system else json.dumps(_all_covered(GOOD))
+            return self._reply(content)
         content = {
             "garbage": "Sure! Here is my feedback: great answer, 10/10.",
             "empty": "",
@@ -209,6 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
             if task == "follow_up"
             else json.dumps({"feedback": "Clear and correct."}),
         }[mode]
+        self._reply(content)
+
+    def _reply(self, content: str) -> None:
         payload = {
             "id": "x",
             "object": "chat.completion",
@@ -258,6 +268,25 @@ def stand_in() -> Iterator[str]:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _all_covered(answer: str) -> dict[str, Any]:
+    return {"key_points": {k.id: {"grade": "covered", "quote": answer[:40]} for k in QUESTION.key_points}}
+
+
+def _judge(base_url: str, tmp_path: Path, **overrides: Any) -> OpenAIJudge:
+    values: dict[str, Any] = {
+        "judge": "openai",
+        "judge_base_url": base_url,
+        "judge_llm_model": "smollm2",
+        "judge_timeout_s": 120.0,
+        "llm_max_retries": 0,
+        "cache_dir": tmp_path,
+    }
+    values.update(overrides)
+    judge = create_judge(make_settings(**values))
+    assert isinstance(judge, OpenAIJudge)
+    return judge
+
+
 def _provider(base_url: str, **overrides: Any) -> OpenAIProvider:
     values: dict[str, Any] = {
         "llm": "openai",
@@ -378,6 +407,45 @@ async def test_injection_never_raises_the_score(
     assert judged.value <= good_score.value + 0.01
     coaching = await provider.coach(_ctx(judged, answer))  # feedback never changes a score
     assert coaching.follow_up_id in (None, *[f.id for f in QUESTION.follow_ups])
+
+
+@pytest.mark.llm
+def test_openai_judge_reads_p_correct_from_the_servers_logprobs(llama_url: str, tmp_path: Path) -> None:
+    judge = _judge(llama_url, tmp_path)
+    item = JudgeItem(question=QUESTION.text, reference_answer=QUESTION.reference_answer, answer=GOOD)
+    try:
+        [p] = judge.p_correct_many([item])
+        assert 0.0 <= p <= 1.0 and judge.logprobs is True and not judge.uses_key_points
+        assert judge._p_correct([item]) == [pytest.approx(p, abs=1e-3)], "temperature 0, one token"
+        assert judge.p_correct_many([item]) == [p] and judge.stats.cached == 1
+        assert judge.describe()["mode"] == "logprobs"
+    finally:
+        judge.close()
+
+
+async def test_openai_judge_without_logprobs_grades_key_points(
+    stand_in: str, good_score: ScoreResult, tmp_path: Path, scorer: Scorer
+) -> None:
+    judge = _judge(f"{stand_in}/nologprobs/v1", tmp_path)
+    try:
+        judged = await judge_score(judge=judge, scorer=scorer, rubric=RUBRIC, answer=GOOD, score=good_score)
+        assert judge.uses_key_points and "key points" in judge.describe()["mode"]
+        assert judged.components["llm_value"] == 10.0 and not judged.degraded
+        assert judged.value >= good_score.value
+    finally:
+        judge.close()
+
+
+async def test_openai_judge_on_a_dead_server_degrades(
+    good_score: ScoreResult, tmp_path: Path, scorer: Scorer
+) -> None:
+    judge = _judge(f"http://127.0.0.1:{_free_port()}/v1", tmp_path)
+    try:
+        judged = await judge_score(judge=judge, scorer=scorer, rubric=RUBRIC, answer=GOOD, score=good_score)
+        assert judged.degraded and "judge server" in (judged.degraded_reason or "")
+        assert judged.value == good_score.value and judged.judge is None
+    finally:
+        judge.close()
 
 
 # -- failures on demand ---------------------------------------------------------------------

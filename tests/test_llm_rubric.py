@@ -231,3 +231,34 @@ def test_missing_prompt_file_fails_at_start(tmp_path: Path) -> None:
         (tmp_path / f"{name}.j2").write_text((src / f"{name}.j2").read_text())
     with pytest.raises(ConfigurationError, match=PROMPT_NAMES[-1]):
         PromptLibrary(tmp_path)
+
+
+async def test_unclear_points_are_not_called_left_out(
+    question: Question, scorer: Scorer, provider: RubricProvider
+) -> None:
+    """A point whose closest span is related but below the covered threshold may have been said in
+    other words: the feedback lists it as not clearly stated, never under "you left out"."""
+    answer = next(s.text for s in question.sample_answers if s.label == "partial")
+    score = scorer.score(Rubric.from_question(question), answer)
+    statuses = {k.id: k.status for k in score.key_points}
+    for k in score.key_points:  # the status follows the similarity, by the scorer's own thresholds
+        assert k.status == scorer.point_status(k.similarity) or (
+            k.status == "missing" and score.misconceptions
+        )
+    target = score.key_points[0]
+    unclear = score.model_copy(
+        update={
+            "key_points": [
+                k.model_copy(update={"covered": False, "status": "unclear"}) if k.id == target.id else k
+                for k in score.key_points
+            ],
+            "flags": [],
+        }
+    )
+    feedback = (await provider.coach(_ctx(question, unclear, answer))).feedback
+    block = next(b for b in feedback.split("\n\n") if target.text.strip() in b)
+    assert block.startswith(("Not clearly stated:", "Say these more explicitly:")), (block, statuses)
+    for lead in ("You left out:", "What was missing:", "To make it complete, also mention:"):
+        if lead in feedback:
+            missed_block = next(b for b in feedback.split("\n\n") if b.startswith(lead))
+            assert target.text.strip() not in missed_block

@@ -10,6 +10,8 @@ from collections import defaultdict
 import pytest
 
 from app.bank.models import Bank, Question, SampleLabel
+from app.judge.local import LocalJudge
+from app.judge.service import judge_scores
 from app.scoring.schemas import Rubric, ScoreResult
 from app.scoring.scorer import Scorer
 
@@ -95,6 +97,31 @@ def test_attacks_score_at_most_2_in_free_form_too(scorer: Scorer, bank: Bank, at
     results = score_free_form(scorer, items)
     too_high = {q.id: r.value for q, r in zip(questions, results, strict=True) if r.value > 2}
     assert not too_high, f"{attack!r} scored above 2/10 in free form on {len(too_high)} questions: {too_high}"
+
+
+JUDGED_ATTACKS = ("another question's reference answer", "off-topic paragraph", "question text", "gibberish")
+
+
+def test_attacks_stay_low_with_the_judge_on(
+    scorer: Scorer, judge: LocalJudge, bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]
+) -> None:
+    """The judge is asked about every attack the guards did not already hold down (about 80 on the
+    bank, mostly another question's reference answer) and may not lift any of them."""
+    items = []
+    for q in bank.questions.values():
+        rubric = Rubric.from_question(q)
+        texts = {**_attacks(bank, q), "keyword list": _keyword_list(q)}
+        for name in (*JUDGED_ATTACKS, "keyword list", "prompt injection"):
+            items.append((q.id, name, rubric, texts[name], bank_scores[q.id][name]))
+    judged = judge_scores(judge=judge, scorer=scorer, items=[(r, t, s) for _, _, r, t, s in items])
+    asked = sum(s.judge is not None for s in judged)
+    assert asked >= 50, f"the judge was asked about only {asked} attacks"
+    too_high = {
+        f"{qid} / {name}": s.value
+        for (qid, name, _, _, _), s in zip(items, judged, strict=True)
+        if s.value > (4 if name == "keyword list" else 2)
+    }
+    assert not too_high, f"with the judge on, {len(too_high)} attacks scored too high: {too_high}"
 
 
 def test_keyword_lists_score_at_most_4(bank_scores: dict[str, dict[str, ScoreResult]]) -> None:

@@ -166,7 +166,8 @@ class Judge(ABC):
         }
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop taking work and wait for the answer in hand (a model must not close under it)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
         self._cache.close()
 
     # -- shared behaviour ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ Fitted on the bank's graded samples and SemEval's training answers only (never o
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,8 @@ __all__ = [
     "judged_work",
 ]
 
-THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.02, 0.62, 0.02))
+THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.02, 0.62, 0.02))
+FREE_FORM_FLAG_RATES = (0.01, 0.02, 0.03, 0.05)
 
 
 @dataclass
@@ -214,6 +216,10 @@ def _finish(scorer: Scorer, row: JudgedRow, value: float, threshold: float) -> f
     return scorer.capped(value, flags)
 
 
+def _finish_row(scorer: Scorer, rows: Sequence[JudgedRow], threshold: float, i: int, value: float) -> float:
+    return _finish(scorer, rows[i], value, threshold)
+
+
 def _bank_targets(bank: Bank, values: dict[tuple[str, int], float]) -> dict[str, Any]:
     strong = [
         values[(q.id, i)]
@@ -285,7 +291,7 @@ def calibrate_judged(
     semeval_dir: Path | None,
     semeval_rows: int = 1200,
     bank_questions: int | None = None,
-    max_flagged_right: float = 0.03,
+    max_flagged_right: float = 0.01,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Calibration:
@@ -298,22 +304,38 @@ def calibrate_judged(
     if semeval_dir is not None:
         s_items, s_meta = _semeval_items(semeval_dir, semeval_rows)
         sem = judged_rows(scorer, judge, s_items, s_meta, free_form=True, progress=progress)
-    threshold, flagged = choose_threshold([*keyed, *sem], max_flagged_right=max_flagged_right)
+    # Keyed (bank rubrics): the flag says "wrong", so it may hit at most 1% of the strong samples.
+    keyed_t, keyed_flagged = choose_threshold(keyed, max_flagged_right=max_flagged_right)
     modes = dict(scorer.calibration.modes)
     modes[JUDGED_MODES["keyed"]] = fit_judged_mode(keyed)
+    # Free form: short references and school answers leave the judge less sure of right answers; the
+    # share of right answers the flag may hit (1-5%) and the map's minimum slope are chosen together,
+    # by Pearson on questions held out of the fit.
     ff_rows = [*free, *sem]
     ff_weights_from = sem or free
     mode0 = fit_judged_mode(ff_rows, weight_rows=ff_weights_from, binary_weights=bool(sem))
     jr = _judged(ff_rows)
-    slope, by_slope = choose_min_slope(
-        [ModeCalibration(weights=mode0.weights, xs=(0.0, 1.0), ys=(0.0, 10.0)).raw(r.features()) for r in jr],
-        [r.target for r in jr],
-        [r.group for r in jr],
-        finish=lambda i, v: _finish(scorer, jr[i], v, threshold),
-    )
+    unmapped = ModeCalibration(weights=mode0.weights, xs=(0.0, 1.0), ys=(0.0, 10.0))
+    tried: dict[str, Any] = {}
+    best: tuple[float, float, float, dict[str, Any]] | None = None  # pearson, threshold, slope, flagged
+    for rate in FREE_FORM_FLAG_RATES:
+        t, flagged = choose_threshold(ff_rows, max_flagged_right=rate)
+        slope, by_slope = choose_min_slope(
+            [unmapped.raw(r.features()) for r in jr],
+            [r.target for r in jr],
+            [r.group for r in jr],
+            finish=functools.partial(_finish_row, scorer, jr, t),
+        )
+        pearson = by_slope[f"{slope:g}"]
+        tried[f"{rate:g}"] = {"threshold": t, "min_slope": slope, "pearson": pearson}
+        if best is None or pearson > best[0]:
+            best = (pearson, t, slope, flagged)
+    assert best is not None
+    _, free_t, slope, free_flagged = best
     modes[JUDGED_MODES["free_form"]] = fit_judged_mode(
         ff_rows, weight_rows=ff_weights_from, binary_weights=bool(sem), min_slope=slope
     )
+    threshold = keyed_t
     base = scorer.calibration
     meta: dict[str, Any] = {
         **base.meta,
@@ -325,12 +347,18 @@ def calibrate_judged(
             "semeval_train_answers": len(sem),
             "semeval_seed": 13,
             "free_form_min_slope": slope,
-            "free_form_min_slope_pearson": by_slope,
-            "threshold": flagged,
+            "free_form_flag_rates_tried": tried,
+            "keyed_threshold": keyed_flagged,
+            "free_form_threshold": free_flagged,
         },
     }
-    cal = Calibration(name=base.name, modes=modes, meta=meta, contradiction_below=threshold)
+    cal = Calibration(
+        name=base.name,
+        modes=modes,
+        meta=meta,
+        contradiction_below={"keyed": keyed_t, "free_form": free_t},
+    )
     meta["judge"]["bank_held_out"] = bank_folds(scorer, bank, keyed, threshold)
     if log:
-        log(f"threshold {threshold}: {flagged}")
+        log(f"thresholds {cal.contradiction_below}")
     return cal

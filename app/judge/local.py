@@ -24,6 +24,7 @@ from app.errors import ConfigurationError
 from app.judge.base import Judge, JudgeItem, JudgeUnavailable
 from app.judge.model import PACKAGED, assemble
 from app.judge.prompt import VerdictPrompt
+from app.llm.prompts import neutralise
 
 __all__ = ["LocalJudge"]
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 _YES = ("Yes", " Yes", "yes", " yes", "YES")
 _NO = ("No", " No", "no", " no", "NO")
 _MAX_ANSWER_CHARS = 6000  # the judge reads at most this much of an answer (n_ctx bounds the prompt)
+_MARK = "\u2063ANSWER\u2063"  # where the answer goes in the rendered prompt (invisible separators)
 
 
 class LocalJudge(Judge):
@@ -57,7 +59,8 @@ class LocalJudge(Judge):
 
     @property
     def prompt_version(self) -> str:
-        return self._prompt.version
+        # "split": the prompt is evaluated as two batches cut where the answer begins (see _tokens).
+        return f"{self._prompt.version}/split"
 
     def start(self) -> None:
         threading.Thread(target=self._load_quietly, name="judge-load", daemon=True).start()
@@ -149,14 +152,25 @@ class LocalJudge(Judge):
         return sorted(ids)
 
     # -- judging -------------------------------------------------------------------------------
-    def _tokens(self, item: JudgeItem) -> list[int]:
-        answer = item.answer if len(item.answer) <= _MAX_ANSWER_CHARS else item.answer[:_MAX_ANSWER_CHARS]
-        system, user = self._prompt.render(item, answer)
+    def _tokens(self, item: JudgeItem) -> tuple[list[int], list[int]]:
+        """The prompt as (rubric prefix, answer and question) tokens, cut where the answer begins.
+
+        The cut is always at the same place and the two parts are always evaluated as separate
+        batches, so P(correct) does not depend on what the KV cache held before (evaluated in other
+        batch shapes, the same tokens give logits that differ in the second decimal)."""
+        system, user = self._prompt.render(item, _MARK)
         text = self._template(
             messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
         ).prompt
-        toks: list[int] = self._llm.tokenize(text.encode(), add_bos=False, special=True)
-        return toks
+        head, tail = text.split(_MARK, 1)
+        answer = item.answer if len(item.answer) <= _MAX_ANSWER_CHARS else item.answer[:_MAX_ANSWER_CHARS]
+        prefix: list[int] = self._llm.tokenize(head.rstrip(" ").encode(), add_bos=False, special=True)
+        # The answer and what follows it are tokenized together (".\n\n" is one token); neutralise()
+        # has defused any chat-template token text in the answer.
+        rest: list[int] = self._llm.tokenize(
+            (" " + neutralise(answer).strip() + tail).encode(), add_bos=False, special=True
+        )
+        return prefix, rest
 
     def _p_correct(self, items: Sequence[JudgeItem]) -> list[float]:
         if not self._ready.is_set():
@@ -166,27 +180,28 @@ class LocalJudge(Judge):
             raise JudgeUnavailable("judge closed")
         out: list[float] = []
         for item in items:
-            toks = self._tokens(item)
-            if len(toks) >= llm.n_ctx():
-                raise JudgeUnavailable(f"judge prompt of {len(toks)} tokens exceeds the context")
+            prefix, rest = self._tokens(item)
+            if len(prefix) + len(rest) >= llm.n_ctx():
+                raise JudgeUnavailable(
+                    f"judge prompt of {len(prefix) + len(rest)} tokens exceeds the context"
+                )
             try:
-                out.append(self._yes_probability(llm, toks))
+                out.append(self._yes_probability(llm, prefix, rest))
             except (RuntimeError, ValueError) as exc:
                 llm.reset()
                 raise JudgeUnavailable(f"judge failed: {exc}") from exc
         return out
 
-    def _yes_probability(self, llm: Any, toks: list[int]) -> float:
-        # Keep what the KV cache already holds of this prompt (the rubric prefix), evaluate the rest.
-        held = list(llm.input_ids[: llm.n_tokens])
-        common = 0
-        for a, b in zip(held, toks, strict=False):
-            if a != b:
-                break
-            common += 1
-        common = min(common, len(toks) - 1)  # at least one token to evaluate, for its logits
-        llm.n_tokens = common
-        llm.eval(toks[common:])
+    def _yes_probability(self, llm: Any, prefix: list[int], rest: list[int]) -> float:
+        # Reuse the KV cache when it holds exactly this rubric prefix; otherwise evaluate the prefix
+        # from position 0. Then the answer part, as one batch of its own.
+        held = llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix
+        if held:
+            llm.n_tokens = len(prefix)
+        else:
+            llm.reset()
+            llm.eval(prefix)
+        llm.eval(rest)
         logits = np.asarray(llm._ctx.get_logits_ith(-1)[: llm.n_vocab()], dtype=np.float64)
         yes = _logsumexp(logits[self._yes])
         no = _logsumexp(logits[self._no])

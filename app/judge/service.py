@@ -55,7 +55,7 @@ def sentences_of(text: str) -> list[str]:
 
 def judged_value(calibration: Calibration, rubric: Rubric, score: ScoreResult, p: float) -> float | None:
     """The blend's value before caps, or None when the calibration has no judged mode."""
-    mode = calibration.judged_mode("keyed" if rubric.key_points else "free_form")
+    mode = calibration.judged_mode(Scorer.mode_name(rubric))
     if mode is None:
         return None
     return mode.apply(mode.raw({**score.components, "judge": p}))
@@ -79,7 +79,7 @@ def apply_verdict(
     value = score.value if blended is None else scorer.capped(blended, flags)
     if "injection" in flags or addresses_grader(answer):
         value = min(value, score.value)  # talk aimed at the grader never gains from the judge
-    threshold = calibration.contradiction_below
+    threshold = calibration.threshold(Scorer.mode_name(rubric))
     key_points = list(score.key_points)
     contradictions: list[Contradiction] = []
     if threshold is not None and p < threshold:
@@ -138,7 +138,7 @@ async def judge_score(
     try:
         [p] = await judge.p_correct([judge_item(rubric, text)])
         sentence_p: list[tuple[str, float]] = []
-        threshold = scorer.calibration.contradiction_below
+        threshold = scorer.calibration.threshold(Scorer.mode_name(rubric))
         if threshold is not None and p < threshold:
             sentences = sentences_of(text)
             if len(sentences) > 1:
@@ -177,10 +177,12 @@ def judge_scores(
     texts = {i: scorer.clean_text(items[i][1]) for i in todo}
     ps = judge.p_correct_many([judge_item(items[i][0], texts[i]) for i in todo], progress=progress)
     p_of = dict(zip(todo, ps, strict=True))
-    threshold = scorer.calibration.contradiction_below
     per_sentence: dict[int, list[tuple[str, float]]] = {}
-    if sentences and threshold is not None:
-        flagged = {i: sentences_of(texts[i]) for i in todo if p_of[i] < threshold}
+    if sentences:
+        thresholds = {i: scorer.calibration.threshold(Scorer.mode_name(items[i][0])) for i in todo}
+        flagged = {
+            i: sentences_of(texts[i]) for i in todo if (t := thresholds[i]) is not None and p_of[i] < t
+        }
         asks = [(i, s) for i, ss in flagged.items() if len(ss) > 1 for s in ss]
         values = judge.p_correct_many([judge_item(items[i][0], s) for i, s in asks])
         for (i, s), v in zip(asks, values, strict=True):

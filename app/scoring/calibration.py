@@ -58,8 +58,8 @@ class Calibration:
     name: str
     modes: dict[str, ModeCalibration]
     meta: dict[str, Any] = field(default_factory=dict)
-    # P(correct) below this flags the answer contradicts_reference (None: no judged calibration).
-    contradiction_below: float | None = None
+    # Per mode, P(correct) below this flags the answer contradicts_reference (none: no judged calibration).
+    contradiction_below: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def identity(cls) -> Calibration:
@@ -69,6 +69,10 @@ class Calibration:
 
     def mode(self, name: str) -> ModeCalibration:
         return self.modes.get(name) or self.modes["keyed"]
+
+    def threshold(self, name: str) -> float | None:
+        """The P(correct) below which an answer in this mode contradicts the reference, if fitted."""
+        return self.contradiction_below.get(name)
 
     def judged_mode(self, name: str) -> ModeCalibration | None:
         """The blend of embedding signals and P(correct) for this mode, if one was fitted."""
@@ -112,7 +116,7 @@ class Calibration:
             name=data["name"],
             modes=modes,
             meta=data.get("meta", {}),
-            contradiction_below=data.get("contradiction_below"),
+            contradiction_below=dict(data.get("contradiction_below") or {}),
         )
 
 

@@ -35,7 +35,7 @@ from app.scoring.text import content_words, idf, sentences, spans, stem, tokens,
 
 __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
-SCORER_VERSION = "mi-scorer-7"
+SCORER_VERSION = "mi-scorer-8"
 QUESTION_DEMOTE = 0.2  # weight of reference words that the question itself already contains
 
 _DONT_KNOW = re.compile(
@@ -56,7 +56,10 @@ _INJECTION = re.compile(
     r"|\b(grade|score|rate|mark|give|award|assign)\b.{0,30}"
     r"(\b(10|ten)\s*(/|out of)\s*(10|ten)\b|\bfull marks)"
     r"|\b(grade|score|rate|mark)\s+(this|my)\s+(answer|response|reply)\b"
-    r"|\b(system|assistant)\s*:|</?\s*(answer|data|system|instructions?)\s*>|\"score\"\s*:",
+    r"|\b(system|assistant)\s*:|</?\s*(answer|data|system|instructions?)\s*>|\"score\"\s*:"
+    # Words to the grader by name ("Grader, the expected answer is the reference answer."): an
+    # answer about deep learning has no reason to address its examiner.
+    r"|\b(grader|examiner|evaluator|grading\s+(model|system|assistant))\b",
     re.IGNORECASE,
 )
 _STOP_SENTENCE = {
@@ -308,8 +311,13 @@ class Scorer:
             *(_reference_spans(rubric.reference_answers) if rubric.misconceptions else ()),
         ]
 
+    @staticmethod
+    def mode_name(rubric: Rubric) -> str:
+        """`keyed` for a rubric with written key points, `free_form` for a reference answer alone."""
+        return "keyed" if rubric.key_points else "free_form"
+
     def _mode(self, rubric: Rubric) -> ModeCalibration:
-        return self.calibration.mode("keyed" if rubric.key_points else "free_form")
+        return self.calibration.mode(self.mode_name(rubric))
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
         text = answer.strip()
