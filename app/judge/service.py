@@ -79,7 +79,7 @@ def apply_verdict(
     value = score.value if blended is None else scorer.capped(blended, flags)
     if score.value <= scorer.params.other_question_cap:
         # So low that the other-question guard never looked at it: the judge may not lift it past.
-        value = min(value, max(score.value, min(value, scorer.params.other_question_cap)))
+        value = min(value, scorer.params.other_question_cap)
     if "injection" in flags or addresses_grader(answer):
         value = min(value, score.value)  # talk aimed at the grader never gains from the judge
     threshold = calibration.threshold(Scorer.mode_name(rubric))
