@@ -176,7 +176,11 @@ def test_calibrate_chooses_the_free_form_slope_and_can_keep_the_keyed_mode(
     stored = scorer.calibration
     merged = stored.refit(fresh, ["free_form"])
     assert merged.mode("keyed") == stored.mode("keyed") and merged.mode("free_form") == mode
-    assert merged.meta["kept"] == {"keyed": stored.meta.get("kept", {}).get("keyed", stored.name)}
+    # every other stored mode (keyed and the judged ones) is kept, each naming where it came from
+    assert merged.meta["kept"] == {
+        n: stored.meta.get("kept", {}).get(n, stored.name) for n in stored.modes if n != "free_form"
+    }
+    assert {"keyed", "keyed_judged", "free_form_judged"} <= set(merged.meta["kept"])
     assert merged.meta["refit"] == ["free_form"] and merged.name == fresh.name
     with pytest.raises(ValueError, match="no such calibration mode"):
         stored.refit(fresh, ["keyd"])

@@ -57,17 +57,19 @@ def eval_command(
 
     if (csv_file is None) == (semeval is None):
         raise typer.BadParameter("give exactly one of --csv FILE or --semeval DIR")
+    rows = None
+    if csv_file is not None:  # bad input fails before any model loads
+        try:
+            rows = read_graded_csv(csv_file)
+        except (OSError, ValueError, KeyError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
     settings = Settings()
     if judge_name is not None:
         settings = settings.model_copy(update={"judge": judge_name})
     with _err.status("loading the embedding model"):
         scorer = build_scorer(settings)
     rescore = _rescorer(settings, scorer)
-    if csv_file is not None:
-        try:
-            rows = read_graded_csv(csv_file)
-        except (OSError, ValueError, KeyError) as exc:
-            raise typer.BadParameter(str(exc)) from exc
+    if rows is not None:
         with _progress(len(rows), "scoring") as bar:
             task = bar.tasks[0].id
             result = evaluate_csv(
