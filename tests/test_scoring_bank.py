@@ -105,17 +105,20 @@ JUDGED_ATTACKS = ("another question's reference answer", "off-topic paragraph", 
 def test_attacks_stay_low_with_the_judge_on(
     scorer: Scorer, judge: LocalJudge, bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]
 ) -> None:
-    """The judge is asked about every attack the guards did not already hold down (about 80 on the
-    bank, mostly another question's reference answer) and may not lift any of them."""
+    """The judge is asked about every attack the guards did not already hold down (mostly another
+    question's reference answer) and may not lift any of them. Every fifth question (by id): the
+    whole bank asks the judge about 80 times, which took 23 minutes of a 2-core CI run; the
+    guards that hold the rest are pure and tested for every case in tests/judge."""
     items = []
-    for q in bank.questions.values():
+    for qid in sorted(bank.questions)[::5]:
+        q = bank.questions[qid]
         rubric = Rubric.from_question(q)
         texts = {**_attacks(bank, q), "keyword list": _keyword_list(q)}
         for name in (*JUDGED_ATTACKS, "keyword list", "prompt injection"):
             items.append((q.id, name, rubric, texts[name], bank_scores[q.id][name]))
     judged = judge_scores(judge=judge, scorer=scorer, items=[(r, t, s) for _, _, r, t, s in items])
     asked = sum(s.judge is not None for s in judged)
-    assert asked >= 50, f"the judge was asked about only {asked} attacks"
+    assert asked >= 10, f"the judge was asked about only {asked} attacks"
     too_high = {
         f"{qid} / {name}": s.value
         for (qid, name, _, _, _), s in zip(items, judged, strict=True)
