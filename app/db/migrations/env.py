@@ -5,11 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-import app.interviews.models  # noqa: F401  (registers the tables on Base.metadata)
 from app.config import Settings
-from app.db.base import Base
+from app.db.base import load_models
 
-target_metadata = Base.metadata
+target_metadata = load_models()
 
 
 def _run(connection: Connection) -> None:
