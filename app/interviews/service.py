@@ -43,14 +43,13 @@ from app.interviews.schemas import (
 from app.judge.base import Judge
 from app.judge.service import judge_score
 from app.llm.base import Coaching, LLMProvider, TurnContext
-from app.review.service import current_question
-from app.scoring.schemas import Band, Rubric, RubricPoint, ScoreResult
+from app.rubrics.service import current_question
+from app.scoring.schemas import Rubric, RubricPoint, ScoreResult, band_of
 from app.scoring.scorer import Scorer
 
 __all__ = [
     "PendingTurn",
     "answer_interview",
-    "band_for",
     "coach_turn",
     "finish_turn",
     "get_interview",
@@ -65,15 +64,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _FOLLOW_UP_WEIGHT = 0.5  # a follow-up counts half as much as its main question in the report
-
-
-def band_for(value: float) -> Band:
-    """Bands of aggregated scores, on the same cut-offs as single answers."""
-    if value >= 7.0:
-        return Band.strong
-    if value >= 4.5:
-        return Band.acceptable
-    return Band.weak
 
 
 # -- starting ----------------------------------------------------------------------------------
@@ -441,7 +431,7 @@ def report(*, session: Session, bank: Bank, interview_id: str, owner: str | None
                 main=m,
                 follow_up=f,
                 value=value,
-                band=band_for(value) if value is not None else None,
+                band=band_of(value) if value is not None else None,
             )
         )
     topics = [
@@ -450,7 +440,7 @@ def report(*, session: Session, bank: Bank, interview_id: str, owner: str | None
             title=bank.topics.get(topic, topic),
             questions=len(vals),
             value=round(sum(vals) / len(vals), 2),
-            band=band_for(sum(vals) / len(vals)),
+            band=band_of(sum(vals) / len(vals)),
         )
         for topic, vals in sorted(per_topic.items())
     ]
@@ -464,7 +454,7 @@ def report(*, session: Session, bank: Bank, interview_id: str, owner: str | None
         questions=questions,
         topics=topics,
         overall=overall,
-        band=band_for(overall) if overall is not None else None,
+        band=band_of(overall) if overall is not None else None,
     )
 
 

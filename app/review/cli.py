@@ -101,7 +101,8 @@ def bank_export(
 ) -> None:
     """Write the current (published) rubric versions back to YAML in the bank's format."""
     from app.bank.loader import BankError, load_bank
-    from app.review.service import export_bank, seed_rubrics
+    from app.review.service import export_bank
+    from app.rubrics.service import seed_rubrics
 
     settings = Settings()
     try:

@@ -22,6 +22,7 @@ from app.review.schemas import (
     VersionOut,
     WhatIfOut,
 )
+from app.rubrics.service import current_bank
 
 __all__ = ["router"]
 
@@ -38,7 +39,7 @@ def _author(principal: Principal) -> str:
 
 def _refresh_bank(request: Request, session: SessionDep, bank: BankDep) -> None:
     """This process serves the new text at once; other processes pick it up on their next start."""
-    request.app.state.bank = service.current_bank(session=session, bank=bank)
+    request.app.state.bank = current_bank(session=session, bank=bank)
 
 
 @router.get("/questions")

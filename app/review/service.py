@@ -1,7 +1,8 @@
 """Versioned rubrics, what-if re-scoring, human grades and agreement; keyword-only, no HTTP here.
 
 The YAML bank seeds version 1 of every question; after that the database is the source of truth
-for rubrics (`current_question`), and `export_bank` writes it back to YAML for review in git.
+for rubrics (`app.rubrics.service.current_question`), and `export_bank` writes it back to YAML for
+review in git.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from app.bank.models import Bank, Question
 from app.db.base import utcnow
 from app.errors import Conflict, InvalidInput, NotFound, QuestionNotFound
 from app.interviews.models import Turn
-from app.review.models import HumanGrade, RubricStatus, RubricVersion
+from app.review.models import HumanGrade
 from app.review.schemas import (
     AgreementReport,
     AgreementStats,
@@ -43,8 +44,18 @@ from app.review.schemas import (
     WhatIfOut,
     WhatIfRow,
 )
+from app.rubrics.models import RubricStatus, RubricVersion
+from app.rubrics.service import (
+    current_question,
+    current_row,
+    draft_questions,
+    draft_row,
+    dump_question,
+    published_questions,
+    question_of,
+)
 from app.scoring.evaluation import quadratic_weighted_kappa
-from app.scoring.schemas import Rubric, ScoreResult
+from app.scoring.schemas import BAND_CUTOFFS, Rubric, ScoreResult
 from app.scoring.scorer import Params, Scorer
 
 __all__ = [
@@ -53,8 +64,6 @@ __all__ = [
     "agreement_report",
     "agreement_stats",
     "check",
-    "current_bank",
-    "current_question",
     "export_bank",
     "get_draft",
     "gold_csv",
@@ -64,101 +73,18 @@ __all__ = [
     "queue",
     "revert",
     "save_draft",
-    "seed_rubrics",
     "versions",
     "whatif",
 ]
 
 log = logging.getLogger(__name__)
 
-_BOUNDARIES = (4.5, 7.0)  # the scorer's band cut-offs: values near them are the least certain
+_BOUNDARIES = tuple(BAND_CUTOFFS.values())  # values near the band cut-offs are the least certain
 _MAX_STORED = 200  # stored answers a what-if re-scores per question (the newest)
 _QUEUE_SCAN = 2000  # ungraded turns the queue ranks (the newest)
 
 
 # -- versions ----------------------------------------------------------------------------------
-
-
-def _question(row: RubricVersion) -> Question:
-    return Question.model_validate(row.content)
-
-
-def _dump(q: Question) -> dict[str, object]:
-    return q.model_dump(mode="json")
-
-
-def seed_rubrics(*, session: Session, bank: Bank) -> int:
-    """Version 1 of every bank question not yet in the database; returns how many were added."""
-    known = set(session.scalars(select(RubricVersion.question_id).distinct()))
-    now = utcnow()
-    added = 0
-    for q in bank.questions.values():
-        if q.id in known:
-            continue
-        session.add(
-            RubricVersion(
-                question_id=q.id,
-                version=1,
-                status=RubricStatus.published,
-                content=_dump(q),
-                note="seeded from the YAML bank",
-                published_at=now,
-            )
-        )
-        added += 1
-    try:
-        session.commit()
-    except IntegrityError:  # another process seeded at the same moment
-        session.rollback()
-        return 0
-    return added
-
-
-def _current_row(session: Session, question_id: str) -> RubricVersion | None:
-    return session.scalars(
-        select(RubricVersion)
-        .where(RubricVersion.question_id == question_id, RubricVersion.status == RubricStatus.published)
-        .order_by(RubricVersion.version.desc())
-        .limit(1)
-    ).first()
-
-
-def _draft_row(session: Session, question_id: str) -> RubricVersion | None:
-    return session.scalars(
-        select(RubricVersion).where(
-            RubricVersion.question_id == question_id, RubricVersion.status == RubricStatus.draft
-        )
-    ).first()
-
-
-def current_question(
-    *, session: Session, question_id: str, bank: Bank | None = None
-) -> tuple[Question, int | None]:
-    """The published rubric of a question and its version; the bank's (version None) if never seeded."""
-    row = _current_row(session, question_id)
-    if row is not None:
-        return _question(row), row.version
-    q = bank.get(question_id) if bank is not None else None
-    if q is None:
-        raise QuestionNotFound(f"no question with id {question_id!r}")
-    return q, None
-
-
-def _published(session: Session) -> dict[str, tuple[Question, int]]:
-    rows = session.scalars(select(RubricVersion).where(RubricVersion.status == RubricStatus.published)).all()
-    return {r.question_id: (_question(r), r.version) for r in rows}
-
-
-def _drafts(session: Session) -> dict[str, tuple[Question, int]]:
-    rows = session.scalars(select(RubricVersion).where(RubricVersion.status == RubricStatus.draft)).all()
-    return {r.question_id: (_question(r), r.version) for r in rows}
-
-
-def current_bank(*, session: Session, bank: Bank) -> Bank:
-    """The bank with every question replaced by its published version."""
-    published = _published(session)
-    questions = {qid: published.get(qid, (q, 0))[0] for qid, q in bank.questions.items()}
-    return Bank(questions=questions, topics=bank.topics)
 
 
 def _out(row: RubricVersion) -> RubricOut:
@@ -172,12 +98,12 @@ def _out(row: RubricVersion) -> RubricOut:
         author=row.author,
         created_at=row.created_at,
         published_at=row.published_at,
-        question=_question(row),
+        question=question_of(row),
     )
 
 
 def _require_current(session: Session, question_id: str) -> RubricVersion:
-    row = _current_row(session, question_id)
+    row = current_row(session, question_id)
     if row is None:
         raise QuestionNotFound(f"no question with id {question_id!r}")
     return row
@@ -185,7 +111,7 @@ def _require_current(session: Session, question_id: str) -> RubricVersion:
 
 def get_draft(*, session: Session, question_id: str) -> RubricOut:
     """The open draft, or the current version (is_draft false) to start one from."""
-    row = _draft_row(session, question_id) or _require_current(session, question_id)
+    row = draft_row(session, question_id) or _require_current(session, question_id)
     return _out(row)
 
 
@@ -209,7 +135,7 @@ def _validated(content: dict[str, Any]) -> Question:
 def save_draft(*, session: Session, question_id: str, edit: DraftIn, author: str | None) -> RubricOut:
     """Apply an edit to the open draft (or open one from the current version)."""
     current = _require_current(session, question_id)
-    draft = _draft_row(session, question_id)
+    draft = draft_row(session, question_id)
     base = dict((draft or current).content)
     changes = edit.model_dump(mode="json", exclude_unset=True, exclude={"note"})
     question = _validated({**base, **changes, "id": current.question_id})
@@ -218,11 +144,11 @@ def save_draft(*, session: Session, question_id: str, edit: DraftIn, author: str
             question_id=question_id,
             version=_next_version(session, question_id),
             status=RubricStatus.draft,
-            content=_dump(question),
+            content=dump_question(question),
             based_on=current.version,
         )
         session.add(draft)
-    draft.content = _dump(question)
+    draft.content = dump_question(question)
     draft.note = edit.note or draft.note
     draft.author = author
     try:
@@ -234,7 +160,7 @@ def save_draft(*, session: Session, question_id: str, edit: DraftIn, author: str
 
 
 def discard_draft(*, session: Session, question_id: str) -> None:
-    draft = _draft_row(session, question_id)
+    draft = draft_row(session, question_id)
     if draft is None:
         raise NotFound(f"question {question_id!r} has no draft")
     session.delete(draft)
@@ -293,7 +219,7 @@ def revert(
     ).first()
     if old is None:
         raise NotFound(f"question {question_id!r} has no version {version}")
-    draft = _draft_row(session, question_id)
+    draft = draft_row(session, question_id)
     if draft is not None:
         session.delete(draft)
         session.flush()
@@ -316,7 +242,7 @@ def revert(
 
 def publish(*, session: Session, scorer: Scorer, question_id: str, author: str | None) -> RubricOut:
     """Make the draft current, and store the agreement it and the whole set now have with the gold set."""
-    draft = _draft_row(session, question_id)
+    draft = draft_row(session, question_id)
     if draft is None:
         raise Conflict(f"question {question_id!r} has no draft to publish")
     for row in session.scalars(
@@ -331,7 +257,7 @@ def publish(*, session: Session, scorer: Scorer, question_id: str, author: str |
         draft.author = author
     session.flush()
     gold = gold_set(session=session)
-    rubrics = _rubric_set(_published(session))
+    rubrics = _rubric_set(published_questions(session))
     overall = _score_gold(scorer, rubrics, gold)
     mine = [g for g in gold if g.question_id == question_id]
     draft.agreement = {
@@ -424,7 +350,7 @@ def _needs_work(stats: AgreementStats) -> float:
 
 
 def agreement_report(*, session: Session, scorer: Scorer) -> AgreementReport:
-    published = _published(session)
+    published = published_questions(session)
     rubrics = _rubric_set(published)
     gold = [g for g in gold_set(session=session) if g.question_id in rubrics]
     scores = scorer.score_many([(rubrics[g.question_id], g.answer) for g in gold]) if gold else []
@@ -449,8 +375,8 @@ def agreement_report(*, session: Session, scorer: Scorer) -> AgreementReport:
 
 def list_questions(*, session: Session, scorer: Scorer) -> list[ReviewQuestion]:
     """Every question with its version, draft state, answer counts and agreement; worst agreement first."""
-    published = _published(session)
-    drafts = set(_drafts(session))
+    published = published_questions(session)
+    drafts = set(draft_questions(session))
     report = {a.question_id: a for a in agreement_report(session=session, scorer=scorer).questions}
     graded = dict(
         session.execute(select(HumanGrade.question_id, func.count()).group_by(HumanGrade.question_id)).all()
@@ -487,12 +413,12 @@ def list_questions(*, session: Session, scorer: Scorer) -> list[ReviewQuestion]:
 def whatif(*, session: Session, scorer: Scorer, question_id: str) -> WhatIfOut:
     """Score the samples, the stored answers and the graded answers with the current rubric and the draft."""
     started = time.perf_counter()
-    draft = _draft_row(session, question_id)
+    draft = draft_row(session, question_id)
     if draft is None:
         raise Conflict(f"question {question_id!r} has no draft: PUT one first")
     current_q, current_v = current_question(session=session, question_id=question_id)
     current = Rubric.from_question(current_q, version=current_v)
-    proposed = Rubric.from_question(_question(draft), version=draft.version)
+    proposed = Rubric.from_question(question_of(draft), version=draft.version)
 
     rows: list[dict[str, Any]] = [
         {"kind": "sample", "label": s.label.value, "answer": s.text, "human": s.score}
@@ -662,7 +588,7 @@ def add_grade(*, session: Session, turn_id: int, score: float, note: str, grader
 
 def gold_csv(*, session: Session) -> str:
     """The gold set in the `eval` CSV format: question, reference_answer, answer, score."""
-    published = _published(session)
+    published = published_questions(session)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["question", "reference_answer", "answer", "score", "question_id"])
@@ -697,7 +623,7 @@ def check(
     gold = gold_set(session=session)
     if not gold:
         raise InvalidInput("the gold set is empty: grade some answers first (GET /v1/review/queue)")
-    published = _published(session)
+    published = published_questions(session)
     last = session.scalars(
         select(RubricVersion)
         .where(RubricVersion.published_at.is_not(None), RubricVersion.agreement.is_not(None))
@@ -717,7 +643,7 @@ def check(
         proposed.update({qid: (q, 0) for qid, q in candidate.questions.items()})
         sources = ["bank files"]
     if use_drafts:
-        proposed.update(_drafts(session))
+        proposed.update(draft_questions(session))
         sources.append("open drafts")
     candidate_source = " + ".join(sources)
     now = _score_gold(scorer, _rubric_set(proposed), gold)
@@ -762,7 +688,7 @@ def _clean(q: Question) -> dict[str, Any]:
 
 def export_bank(*, session: Session, bank: Bank, out_dir: Path) -> list[Path]:
     """Write the current version of every question to <topic>.yaml files in out_dir."""
-    published = _published(session)
+    published = published_questions(session)
     by_topic: dict[str, list[Question]] = {}
     for qid, q in bank.questions.items():
         by_topic.setdefault(q.topic, []).append(published.get(qid, (q, 0))[0])

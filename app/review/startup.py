@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.bank.models import Bank
 from app.review.keys import DbKeys
-from app.review.service import current_bank, seed_rubrics
+from app.rubrics.service import current_bank, seed_rubrics
 
 __all__ = ["start_review"]
 

@@ -29,6 +29,20 @@ class Band(StrEnum):
     off_topic = "off_topic"
 
 
+# The one place the band cut-offs live: a value at or above a cut-off is in that band. The scorer,
+# the interview and report aggregates, the reviewer queue and the report page (through the API's
+# `band_cutoffs`) all read these.
+BAND_CUTOFFS: dict[Band, float] = {Band.strong: 7.0, Band.acceptable: 4.5}
+
+
+def band_of(value: float) -> Band:
+    """The band a 0-10 value falls in (strong, acceptable or weak)."""
+    for band, cut in BAND_CUTOFFS.items():
+        if value >= cut:
+            return band
+    return Band.weak
+
+
 class RubricPoint(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -30,6 +30,7 @@ from app.scoring.schemas import (
     Rubric,
     RubricPoint,
     ScoreResult,
+    band_of,
 )
 from app.scoring.text import content_words, idf, sentences, spans, stem, tokens, word_count
 
@@ -596,11 +597,7 @@ class Scorer:
         """The band a value falls in; non-answers are off topic whatever their value."""
         if "off_topic" in flags or "empty" in flags or "dont_know" in flags:
             return Band.off_topic
-        if value >= 7.0:
-            return Band.strong
-        if value >= 4.5:
-            return Band.acceptable
-        return Band.weak
+        return band_of(value)
 
 
 class _MicroBatcher:

@@ -13,7 +13,7 @@ from app.bank.models import Bank
 from app.interviews import service
 from app.interviews.models import Interview
 from app.interviews.schemas import QuestionReport, TopicReport
-from app.scoring.schemas import Band, ScoreResult
+from app.scoring.schemas import BAND_CUTOFFS, Band, ScoreResult
 
 __all__ = [
     "KeyPointLine",
@@ -94,6 +94,10 @@ class SessionReport(BaseModel):
     speaking: SpeakingSummary | None
     progress: list[TopicProgress]
     degraded_turns: int
+    band_cutoffs: dict[Band, float] = Field(
+        default_factory=lambda: dict(BAND_CUTOFFS),
+        description="the lowest value of each band (strong, acceptable); below the last one is weak",
+    )
 
 
 def numeric_metrics(speech: dict[str, object]) -> dict[str, float]:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from app.scoring.schemas import BAND_CUTOFFS
 from app.scoring.scorer import Scorer
 
 HOSTILE = "# Heading\n<script>alert(1)</script> | pipe | [link](http://x) *star*"
@@ -45,6 +46,13 @@ def test_json_export(client: TestClient) -> None:
     assert data["turns"][0]["answer"] == HOSTILE
     assert data["turns"][0]["topic_title"] == "Regularization and overfitting"
     assert {"strongest", "weakest", "progress", "speaking", "topics", "questions"} <= set(data)
+    # the page draws bands from these, so they are the scorer's own cut-offs
+    cutoffs = data["band_cutoffs"]
+    assert cutoffs == {b.value: cut for b, cut in BAND_CUTOFFS.items()}
+    for t in data["topics"]:
+        above = [b for b, cut in sorted(cutoffs.items(), key=lambda bc: -bc[1]) if t["value"] >= cut]
+        expected = above[0] if above else "weak"
+        assert t["band"] == expected, t
     assert data["progress"][0]["points"][-1] == {
         **data["progress"][0]["points"][-1],
         "interview_id": iid,

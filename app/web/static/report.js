@@ -20,10 +20,14 @@ const root = $("report");
 const interviewId = root.dataset.interviewId;
 const base = `/v1/interviews/${encodeURIComponent(interviewId)}`;
 
+// The band cut-offs come with the report (`band_cutoffs`), so the page and the scorer never disagree.
+let cutoffs = {};
+
 function bandOf(value) {
-  if (value >= 7) return "strong";
-  if (value >= 4.5) return "acceptable";
-  return "weak";
+  const above = Object.entries(cutoffs)
+    .sort((a, b) => b[1] - a[1])
+    .find(([, cut]) => value >= cut);
+  return above ? above[0] : "weak";
 }
 
 function summary(report) {
@@ -82,7 +86,7 @@ function topicChart(topics) {
       svg("text", { x: x(tick), y: height - 8, class: "tick", "text-anchor": "middle" }, String(tick)),
     );
   }
-  for (const cut of [4.5, 7]) {
+  for (const cut of Object.values(cutoffs)) {
     chart.append(svg("line", { x1: x(cut), x2: x(cut), y1: top - 4, y2: height - 24, class: "cut" }));
   }
   topics.forEach((t, i) => {
@@ -242,6 +246,7 @@ async function load() {
   status.textContent = "Loading the report…";
   try {
     const report = await (await api(`${base}/report.json`)).json();
+    cutoffs = report.band_cutoffs;
     rememberInterview({ id: report.id, started: report.created_at, topics: report.topics.map((t) => t.topic) });
     $("report-body").hidden = false; // visible first: the chart measures its container
     summary(report);
