@@ -22,8 +22,12 @@ from app.review.cli import register as register_review_commands
 from app.scoring import cli as scoring_cli
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from app.bank.models import Bank, Level
-    from app.interviews.schemas import AnswerOut, Report
+    from app.interviews.schemas import AnswerOut, InterviewCreate, Report
+    from app.judge.base import Judge
+    from app.llm.base import LLMProvider
     from app.scoring.schemas import ScoreResult
     from app.scoring.scorer import Scorer
 
@@ -156,29 +160,44 @@ async def _chat(
     *,
     scorer: Scorer | None = None,
 ) -> int:
-    from app.bank.loader import load_bank
-    from app.db import create_db_engine, create_session_factory, upgrade
-    from app.interviews import service
     from app.interviews.schemas import InterviewCreate
-    from app.judge.registry import create_judge
-    from app.llm.registry import create_llm_provider
-    from app.scoring.service import build_scorer
+    from app.runtime import Runtime
 
-    engine = create_db_engine(settings.database_url)
-    upgrade(engine)
-    sessions = create_session_factory(engine)
-    bank = load_bank(settings.bank_dir)
-    if scorer is None:
+    with Runtime(settings) as runtime:
+        sessions = runtime.open_database()
+        bank = runtime.load_bank()
         with console.status("Loading the scorer…"):
-            scorer = build_scorer(settings, bank)
-    llm = create_llm_provider(settings)
-    judge = create_judge(settings)
+            scorer = runtime.build_scorer(scorer)
+        llm = runtime.build_llm()
+        judge = runtime.build_judge()
+        return await _interview(
+            settings,
+            sessions,
+            bank,
+            scorer,
+            llm,
+            judge,
+            InterviewCreate(topics=topics, level=level, num_questions=num),
+        )
+
+
+async def _interview(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    bank: Bank,
+    scorer: Scorer,
+    llm: LLMProvider,
+    judge: Judge | None,
+    body: InterviewCreate,
+) -> int:
+    from app.interviews import service
+
     with sessions() as session:
         created = service.start_interview(
             session=session,
             bank=bank,
             settings=settings,
-            body=InterviewCreate(topics=topics, level=level, num_questions=num),
+            body=body,
         )
     console.print(
         f"Interview [bold]{created.id}[/] · {created.num_questions} questions. "
@@ -221,14 +240,12 @@ async def _chat(
         asked = out.next_question
     with sessions() as session:
         _show_report(service.report(session=session, bank=bank, interview_id=created.id))
-    if judge is not None:
-        judge.close()
-    engine.dispose()
     return 0
 
 
 @app.command()
 def chat(
+    ctx: typer.Context,
     topic: Annotated[list[str] | None, typer.Option("--topic", "-t", help="topic slug (repeatable)")] = None,
     level: Annotated[str | None, typer.Option(help="beginner, intermediate or advanced")] = None,
     questions: Annotated[
@@ -238,6 +255,7 @@ def chat(
     """A whole interview in the terminal, on the same engine and database as the API."""
     from app.bank.models import Level
     from app.errors import DomainError
+    from app.runtime import handed_in
 
     _offline()
     try:
@@ -245,7 +263,7 @@ def chat(
     except ValueError:
         raise _fail(f"--level must be one of {', '.join(v.value for v in Level)}") from None
     try:
-        asyncio.run(_chat(Settings(), topic or None, lvl, questions))
+        asyncio.run(_chat(Settings(), topic or None, lvl, questions, scorer=handed_in(ctx.obj)))
     except DomainError as exc:
         raise _fail(exc.message) from exc
 
@@ -255,6 +273,7 @@ def chat(
 
 @app.command()
 def score(
+    ctx: typer.Context,
     answer: Annotated[str, typer.Argument(help="the answer text, or - to read it from stdin")],
     question_id: Annotated[str | None, typer.Option("--question-id", "-q", help="a bank question id")] = None,
     question: Annotated[str | None, typer.Option(help="an ad-hoc question (with --reference)")] = None,
@@ -265,14 +284,12 @@ def score(
     """Grade one answer against a bank question or an ad-hoc rubric."""
     from pydantic import ValidationError
 
-    from app.bank.loader import load_bank
     from app.errors import DomainError
     from app.interviews.schemas import ScoreRequest
     from app.interviews.service import rubric_for
     from app.judge.base import JudgeUnavailable
-    from app.judge.registry import create_judge
     from app.judge.service import degraded, judge_scores
-    from app.scoring.service import build_scorer
+    from app.runtime import Runtime, handed_in
 
     _offline()
     settings = Settings()
@@ -288,22 +305,17 @@ def score(
     except ValidationError as exc:
         raise _fail("; ".join(e["msg"] for e in exc.errors())) from exc
     try:
-        bank = load_bank(settings.bank_dir) if question_id else None
-        rubric = (
-            rubric_for(bank=bank, request=request)
-            if bank
-            else rubric_for(bank=_empty_bank(), request=request)
-        )
-        scorer = build_scorer(settings, bank)
-        result = scorer.score(rubric, text)
-        judge = create_judge(settings)
-        if judge is not None:
-            try:
-                [result] = judge_scores(judge=judge, scorer=scorer, items=[(rubric, text, result)])
-            except JudgeUnavailable as exc:
-                result = degraded(result, exc.message)
-            finally:
-                judge.close()
+        with Runtime(settings) as runtime:
+            bank = runtime.load_bank() if question_id else _empty_bank()
+            rubric = rubric_for(bank=bank, request=request)
+            scorer = runtime.build_scorer(handed_in(ctx.obj))
+            result = scorer.score(rubric, text)
+            judge = runtime.build_judge()
+            if judge is not None:
+                try:
+                    [result] = judge_scores(judge=judge, scorer=scorer, items=[(rubric, text, result)])
+                except JudgeUnavailable as exc:
+                    result = degraded(result, exc.message)
     except DomainError as exc:
         raise _fail(exc.message) from exc
     if as_json:

@@ -14,6 +14,7 @@ from app.bank.models import Bank
 from app.config import Settings
 from app.judge.base import Judge
 from app.llm.base import LLMProvider
+from app.runtime import Runtime
 from app.scoring.scorer import Scorer
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "EngineDep",
     "JudgeDep",
     "LLMDep",
+    "RuntimeDep",
     "Owner",
     "ScorerDep",
     "SessionDep",
@@ -39,9 +41,22 @@ def get_bank(request: Request) -> Bank:
     return bank
 
 
+# How long a request waits for a part that is still warming up before it is answered 503.
+WARMUP_WAIT_S = 120.0
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 def get_scorer(request: Request) -> Scorer:
-    scorer: Scorer = request.app.state.scorer
-    return scorer
+    """The scorer; while it warms up at start the request waits for it (FastAPI runs this sync
+    dependency in a worker thread, so the event loop does not)."""
+    runtime = get_runtime(request)
+    runtime.warmup.wait("scorer", WARMUP_WAIT_S)
+    assert runtime.scorer is not None  # the step is ready
+    return runtime.scorer
 
 
 def get_llm(request: Request) -> LLMProvider:
@@ -78,3 +93,4 @@ JudgeDep = Annotated[Judge | None, Depends(get_judge)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 SessionDep = Annotated[Session, Depends(get_session)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

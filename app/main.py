@@ -15,9 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import require_api_key
 from app.config import Settings
-from app.errors import ConfigurationError, DomainError
+from app.errors import DomainError
 from app.judge.base import Judge
 from app.llm.base import LLMProvider
+from app.runtime import UNSET, Runtime, Unset
 from app.scoring.scorer import Scorer
 
 __all__ = ["create_app", "error_body"]
@@ -78,51 +79,31 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Any]] =
 }
 
 
-class _Unset:
-    """No judge handed in: the app builds the one its settings name."""
-
-
-_UNSET = _Unset()
-
-
 def _lifespan(
-    settings: Settings, scorer: Scorer | None, llm: LLMProvider | None, judge: Judge | None | _Unset
+    settings: Settings, scorer: Scorer | None, llm: LLMProvider | None, judge: Judge | None | Unset
 ) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from app.bank.loader import BankError, load_bank
-        from app.db import create_db_engine, create_session_factory, upgrade
-        from app.judge.registry import create_judge
-        from app.llm.registry import create_llm_provider
         from app.review.startup import start_review
-        from app.scoring.service import build_scorer, use_bank
 
-        engine = create_db_engine(settings.database_url)
-        upgrade(engine)
-        try:
-            bank = load_bank(settings.bank_dir)
-        except BankError as exc:
-            raise ConfigurationError(f"question bank {settings.bank_dir} does not load:\n{exc}") from exc
+        runtime = Runtime(settings)
+        app.state.runtime = runtime
+        runtime.warmup.expect("database", "bank", "llm", "judge", "scorer")
         app.state.settings = settings
-        app.state.engine = engine
-        app.state.session_factory = create_session_factory(engine)
-        app.state.bank = start_review(app, bank)  # seeds rubric versions, DB keys
-        app.state.scorer = scorer if scorer is not None else build_scorer(settings)
-        if not app.state.scorer.has_neighbours:
-            use_bank(app.state.scorer, bank)
-        app.state.llm = llm if llm is not None else create_llm_provider(settings)
-        # The judge loads in the background: the server answers meanwhile (/healthz says so).
-        own_judge = isinstance(judge, _Unset)
-        app.state.judge = create_judge(settings) if isinstance(judge, _Unset) else judge
-        log.info(
-            "ready: %d questions, database %s, llm %s", len(bank.questions), engine.dialect.name, settings.llm
-        )
+        app.state.session_factory = runtime.open_database()
+        app.state.engine = runtime.engine
+        app.state.bank = start_review(app, runtime.load_bank())  # seeds rubric versions, DB keys
+        app.state.llm = runtime.build_llm(llm)
+        app.state.judge = runtime.build_judge(judge)  # its model loads in the background
+        if scorer is not None:
+            runtime.build_scorer(scorer)
+        else:  # the embedding model takes seconds: the server listens meanwhile (see app.deps)
+            runtime.build_scorer_in_background()
+        log.info("serving: %d questions, llm %s", len(app.state.bank.questions), settings.llm)
         try:
             yield
         finally:
-            if own_judge and app.state.judge is not None:
-                app.state.judge.close()
-            engine.dispose()
+            runtime.close()
 
     return lifespan
 
@@ -132,7 +113,7 @@ def create_app(
     *,
     scorer: Scorer | None = None,
     llm: LLMProvider | None = None,
-    judge: Judge | None | _Unset = _UNSET,
+    judge: Judge | None | Unset = UNSET,
 ) -> FastAPI:
     """The app for these settings; pass a built scorer, provider or judge (None: no judge) to share
     one across apps (tests, CLI)."""

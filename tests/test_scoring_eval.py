@@ -58,8 +58,9 @@ def test_agreement_fits_nothing_for_correlations() -> None:
     assert out["rmse"] == 0.0 and out["qwk"] == 1.0  # after the in-sample linear map
 
 
-def test_eval_cli_prints_one_json_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["eval", "--csv", str(_write(tmp_path / "g.csv")), "--scale-max", "5"])
+def test_eval_cli_prints_one_json_line(scorer: Scorer, tmp_path: Path) -> None:
+    args = ["eval", "--csv", str(_write(tmp_path / "g.csv")), "--scale-max", "5", "--judge", "off"]
+    result = CliRunner().invoke(cli, args, obj=scorer)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert len(lines) == 1

@@ -35,15 +35,10 @@ def register(app: typer.Typer, bank_app: typer.Typer) -> None:
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
-    from app.db import create_db_engine, create_session_factory, upgrade
+    from app.runtime import Runtime
 
-    engine = create_db_engine(settings.database_url)
-    upgrade(engine)
-    try:
-        with create_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
+    with Runtime(settings) as runtime, runtime.open_database()() as session:
+        yield session
 
 
 def _fail(message: str) -> typer.Exit:
@@ -117,6 +112,7 @@ def bank_export(
 
 @review_app.command("check")
 def review_check(
+    ctx: typer.Context,
     margin: Annotated[
         float, typer.Option(help="how much worse than the last published state is tolerated")
     ] = 0.02,
@@ -130,30 +126,25 @@ def review_check(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Non-zero exit when the rubric set agrees with the gold set less than the last published state did."""
-    from app.bank.loader import BankError, load_bank
     from app.errors import DomainError
     from app.review.service import check
-    from app.scoring.service import build_scorer
+    from app.runtime import Runtime, handed_in
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = Settings()
-    candidate = None
-    if not drafts:
+    with Runtime(settings) as runtime:
         try:
-            candidate = load_bank(bank_dir or settings.bank_dir)
-        except BankError as exc:
-            raise _fail(f"the bank does not load:\n{exc}") from exc
-    scorer = build_scorer(settings, candidate or load_bank(settings.bank_dir))
-    with _session(settings) as session:
-        try:
-            result = check(
-                session=session,
-                scorer=scorer,
-                candidate=candidate,
-                use_drafts=drafts,
-                metric=metric,
-                margin=margin,
-            )
+            bank = runtime.load_bank(None if drafts else bank_dir)
+            scorer = runtime.build_scorer(handed_in(ctx.obj))
+            with runtime.open_database()() as session:
+                result = check(
+                    session=session,
+                    scorer=scorer,
+                    candidate=None if drafts else bank,
+                    use_drafts=drafts,
+                    metric=metric,
+                    margin=margin,
+                )
         except DomainError as exc:
             raise _fail(exc.message) from exc
     if as_json:

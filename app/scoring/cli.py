@@ -15,6 +15,8 @@ from app.config import Settings
 
 if TYPE_CHECKING:
     from app.bank.models import Bank
+    from app.judge.base import Judge
+    from app.runtime import Runtime
     from app.scoring.calibration import Calibration
     from app.scoring.evaluation import Rescore
     from app.scoring.schemas import Rubric, ScoreResult
@@ -39,6 +41,7 @@ def _progress(total: int, label: str) -> Progress:
 
 
 def eval_command(
+    ctx: typer.Context,
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="CSV with question, reference_answer, answer, score")
     ] = None,
@@ -52,8 +55,8 @@ def eval_command(
 ) -> None:
     """Agreement with human grades: one JSON line on stdout, progress on stderr. With a judge, the
     embedding-only figures and the judged ones ("judged") side by side."""
+    from app.runtime import Runtime, handed_in
     from app.scoring.evaluation import evaluate_csv, evaluate_semeval, read_graded_csv
-    from app.scoring.service import build_scorer
 
     if (csv_file is None) == (semeval is None):
         raise typer.BadParameter("give exactly one of --csv FILE or --semeval DIR")
@@ -66,33 +69,40 @@ def eval_command(
     settings = Settings()
     if judge_name is not None:
         settings = settings.model_copy(update={"judge": judge_name})
-    with _err.status("loading the embedding model"):
-        scorer = build_scorer(settings)
-    rescore = _rescorer(settings, scorer)
-    if rows is not None:
-        with _progress(len(rows), "scoring") as bar:
-            task = bar.tasks[0].id
-            result = evaluate_csv(
-                scorer, rows, scale_max=scale_max, progress=lambda n: bar.advance(task, n), rescore=rescore
-            )
-    else:
-        assert semeval is not None
-        total = sum(1 for _ in (semeval / "semeval2013_flat.csv").open(encoding="utf-8")) - 1
-        total = min(total, per_split * 7) if per_split else total
-        with _progress(total, "scoring") as bar:
-            task = bar.tasks[0].id
-            result = evaluate_semeval(
-                scorer, semeval, progress=lambda n: bar.advance(task, n), per_split=per_split, rescore=rescore
-            )
+    with Runtime(settings) as runtime:
+        with _err.status("loading the embedding model"):
+            scorer = runtime.build_scorer(handed_in(ctx.obj))
+        rescore = _rescorer(scorer, runtime.build_judge())
+        if rows is not None:
+            with _progress(len(rows), "scoring") as bar:
+                task = bar.tasks[0].id
+                result = evaluate_csv(
+                    scorer,
+                    rows,
+                    scale_max=scale_max,
+                    progress=lambda n: bar.advance(task, n),
+                    rescore=rescore,
+                )
+        else:
+            assert semeval is not None
+            total = sum(1 for _ in (semeval / "semeval2013_flat.csv").open(encoding="utf-8")) - 1
+            total = min(total, per_split * 7) if per_split else total
+            with _progress(total, "scoring") as bar:
+                task = bar.tasks[0].id
+                result = evaluate_semeval(
+                    scorer,
+                    semeval,
+                    progress=lambda n: bar.advance(task, n),
+                    per_split=per_split,
+                    rescore=rescore,
+                )
     typer.echo(json.dumps(result))
 
 
-def _rescorer(settings: Settings, scorer: Scorer) -> Rescore | None:
+def _rescorer(scorer: Scorer, judge: Judge | None) -> Rescore | None:
     """The judge as a batch rescoring step with its own progress bar, or None when it is off."""
-    from app.judge.registry import create_judge
     from app.judge.service import judge_scores, needs_judge
 
-    judge = create_judge(settings)
     if judge is None:
         return None
 
@@ -108,6 +118,7 @@ def _rescorer(settings: Settings, scorer: Scorer) -> Rescore | None:
 
 
 def calibrate_command(
+    ctx: typer.Context,
     semeval: Annotated[Path | None, typer.Option(help="SemEval-2013 folder (free-form weights)")] = None,
     semeval_rows: Annotated[
         int | None, typer.Option(help="how many SemEval training answers to use (default: all)")
@@ -132,10 +143,8 @@ def calibrate_command(
 ) -> None:
     """Refit the calibration on the bank's graded sample answers (and SemEval's training answers)
     and store it (versioned). With the judge on, the judged blends and threshold are refitted too."""
-    from app.bank.loader import load_bank
-    from app.scoring.calibration import MODES, Calibration
-    from app.scoring.evaluation import calibrate, semeval_train_size
-    from app.scoring.service import build_scorer
+    from app.runtime import Runtime, handed_in
+    from app.scoring.calibration import Calibration
 
     settings = Settings()
     target = out or settings.calibration_path
@@ -144,18 +153,46 @@ def calibrate_command(
         if not settings.calibration_path.exists():
             raise typer.BadParameter(f"--only keeps the other mode of {settings.calibration_path}: missing")
         stored = Calibration.load(settings.calibration_path)
-    with _err.status("loading the embedding model"):
-        scorer = build_scorer(settings)
-    bank = load_bank(settings.bank_dir)
+    with Runtime(settings) as runtime:
+        with _err.status("loading the embedding model"):
+            scorer = runtime.build_scorer(handed_in(ctx.obj))
+        bank = runtime.load_bank()
+        cal = _calibrate(
+            runtime,
+            scorer,
+            bank,
+            stored,
+            only,
+            semeval,
+            semeval_rows,
+            judge_semeval_rows,
+            judge_bank_questions,
+        )
+    cal.save(target)
+    _err.print(f"calibration {cal.name} written to {target}")
+    typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))
+
+
+def _calibrate(
+    runtime: Runtime,
+    scorer: Scorer,
+    bank: Bank,
+    stored: Calibration | None,
+    only: str | None,
+    semeval: Path | None,
+    semeval_rows: int | None,
+    judge_semeval_rows: int,
+    judge_bank_questions: int | None,
+) -> Calibration:
+    """The new calibration: the modes asked for refitted, the others kept from `stored`."""
+    from app.scoring.calibration import MODES
+    from app.scoring.evaluation import calibrate, semeval_train_size
+
     if only == "judged":
         assert stored is not None
-        cal = _calibrate_judged(
-            settings, scorer, stored, bank, semeval, judge_semeval_rows, judge_bank_questions
+        return _calibrate_judged(
+            runtime, scorer, stored, bank, semeval, judge_semeval_rows, judge_bank_questions
         )
-        cal.save(target)
-        _err.print(f"calibration {cal.name} (judged modes) written to {target}")
-        typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))
-        return
     modes = [only] if only is not None else list(MODES)
     n = len(modes) * sum(len(q.sample_answers) for q in bank.questions.values())
     if semeval and "free_form" in modes:
@@ -173,17 +210,13 @@ def calibrate_command(
         )
     if stored is not None:
         cal = stored.refit(cal, modes)
-    if only is None and settings.judge.strip().lower() != "off":
-        cal = _calibrate_judged(
-            settings, scorer, cal, bank, semeval, judge_semeval_rows, judge_bank_questions
-        )
-    cal.save(target)
-    _err.print(f"calibration {cal.name} written to {target}")
-    typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))
+    if only is None and runtime.settings.judge.strip().lower() != "off":
+        cal = _calibrate_judged(runtime, scorer, cal, bank, semeval, judge_semeval_rows, judge_bank_questions)
+    return cal
 
 
 def _calibrate_judged(
-    settings: Settings,
+    runtime: Runtime,
     scorer: Scorer,
     base: Calibration,
     bank: Bank,
@@ -193,24 +226,20 @@ def _calibrate_judged(
 ) -> Calibration:
     """`base` with the judged modes and the contradiction threshold fitted (judge outputs cached)."""
     from app.judge.calibrate import calibrate_judged, judged_work
-    from app.judge.registry import create_judge
 
-    judge = create_judge(settings)
+    judge = runtime.build_judge()
     if judge is None:
         raise typer.BadParameter("the judged modes need a judge: MOCKINTERVIEW_JUDGE is off")
     scorer.calibration = base
     total = judged_work(bank, semeval_rows if semeval else 0, bank_questions)
-    try:
-        with _progress(total, "judging") as bar:
-            task = bar.tasks[0].id
-            return calibrate_judged(
-                scorer,
-                judge,
-                bank,
-                semeval_dir=semeval,
-                semeval_rows=semeval_rows,
-                bank_questions=bank_questions,
-                progress=lambda k: bar.advance(task, k),
-            )
-    finally:
-        judge.close()
+    with _progress(total, "judging") as bar:
+        task = bar.tasks[0].id
+        return calibrate_judged(
+            scorer,
+            judge,
+            bank,
+            semeval_dir=semeval,
+            semeval_rows=semeval_rows,
+            bank_questions=bank_questions,
+            progress=lambda k: bar.advance(task, k),
+        )

@@ -19,7 +19,14 @@ from app.config import Settings
 from app.errors import ConfigurationError, ProviderUnavailable
 from app.providers import load_provider_class
 
-__all__ = ["Embedder", "EmbeddingCache", "MiniLMEmbedder", "OpenAIEmbedder", "create_embedder"]
+__all__ = [
+    "embedder_class",
+    "Embedder",
+    "EmbeddingCache",
+    "MiniLMEmbedder",
+    "OpenAIEmbedder",
+    "create_embedder",
+]
 
 log = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
@@ -373,8 +380,9 @@ _BUILTINS = {
 }
 
 
-def create_embedder(settings: Settings) -> Embedder:
-    """The embedder named by settings.embedder, found in the entry-point group mockinterview.embedders."""
+def embedder_class(settings: Settings) -> type[Embedder]:
+    """The class settings.embedder names in the entry-point group mockinterview.embedders; an
+    unknown name is a ConfigurationError (cheap: nothing is loaded)."""
     cls: type[Embedder] = load_provider_class(
         group="mockinterview.embedders",
         builtins=_BUILTINS,
@@ -383,4 +391,9 @@ def create_embedder(settings: Settings) -> Embedder:
         setting="MOCKINTERVIEW_EMBEDDER",
         base=Embedder,
     )
-    return cls(settings)
+    return cls
+
+
+def create_embedder(settings: Settings) -> Embedder:
+    """The embedder named by settings.embedder, built (its model loaded)."""
+    return embedder_class(settings)(settings)

@@ -304,3 +304,31 @@ def test_a_confident_judge_never_lifts_a_guarded_or_rejected_answer(scorer: Scor
                 assert v.value <= min(s.value, scorer.params.contradiction_cap), (s.value, v)
     assert not lifted, lifted
     assert checked == 2 * len(ids)
+
+
+def test_eval_reports_judged_agreement_beside_the_embedding(
+    scorer: Scorer, bank: Bank, judge: LocalJudge
+) -> None:
+    """`mockinterview eval --judge`'s path: free-form rubrics (question and reference only) over
+    held-out answers graded correct 5, terse 4, partial 2.5, wrong 0; the judged figures sit beside
+    the embedding-only ones, and the judge flags some answers as contradicting the reference."""
+    from app.scoring.evaluation import GradedAnswer, evaluate_csv
+
+    grades = {"correct": 5.0, "terse": 4.0, "partial": 2.5, "wrong": 0.0}
+    rows = [
+        GradedAnswer(
+            question=bank.questions[qid].text,
+            reference_answer=bank.questions[qid].reference_answer,
+            answer=answers[kind],
+            score=grade,
+        )
+        for qid, answers in list(HELD_OUT.items())[:3]
+        for kind, grade in grades.items()
+    ]
+    result = evaluate_csv(
+        scorer, rows, scale_max=5, rescore=lambda items: judge_scores(judge=judge, scorer=scorer, items=items)
+    )
+    judged = result["judged"]
+    assert judged["n"] == result["n"] == 12
+    assert judged["spearman"] > 0.5, result
+    assert judged["flagged_contradicts_reference"] >= 1, result

@@ -200,8 +200,9 @@ def test_review_check_cli_exit_code(client: TestClient, app_factory: AppFactory,
         "HF_HUB_OFFLINE": "1",
     }
     runner = CliRunner()
-    ok = runner.invoke(cli, ["review", "check"], env=env)
+    scorer = client.app.state.runtime.scorer  # type: ignore[attr-defined]  # the session's, not a second load
+    ok = runner.invoke(cli, ["review", "check"], env=env, obj=scorer)
     assert ok.exit_code == 0, ok.output
     worse = _write_worse_bank(tmp_path / "worse", _question(client))
-    bad = runner.invoke(cli, ["review", "check", "--bank-dir", str(worse)], env=env)
+    bad = runner.invoke(cli, ["review", "check", "--bank-dir", str(worse)], env=env, obj=scorer)
     assert bad.exit_code == 1, bad.output
