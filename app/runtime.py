@@ -155,7 +155,7 @@ class Runtime:
             built = scorer if scorer is not None else build_scorer(self.settings)
             if self.bank is not None and not built.has_neighbours:
                 use_bank(built, self.bank)
-        self.scorer = built
+            self.scorer = built  # before the step is marked ready: waiters read it at once
         return built
 
     def build_scorer_in_background(self) -> None:
