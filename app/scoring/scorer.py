@@ -242,8 +242,8 @@ class Scorer:
         self._neighbour_vecs = (
             self.cache.embed([r.reference_answers[0] for r in self._neighbours]) if self._neighbours else None
         )
-        # Their token vectors now, in one pass, rather than one encode per first use while scoring.
-        self._ensure_tokens([t for r in self._neighbours for t in r.reference_answers])
+        # Their token vectors are encoded on first use: all 181 at once took 10 s of every start,
+        # and an answer is compared with a few neighbours only.
 
     # -- public API --------------------------------------------------------------------------
     def warm(self, rubrics: Sequence[Rubric]) -> int:
