@@ -162,7 +162,7 @@ class Runtime:
         """Check the embedder's name now (an unknown one still fails at start), then load the scorer
         in a thread: the caller serves meanwhile, and whoever needs the scorer waits on the
         warm-up's "scorer" step (a failure is recorded there, with its reason)."""
-        from app.scoring.embedders import embedder_class
+        from app.scoring.registry import embedder_class
 
         embedder_class(self.settings)
         self.warmup.expect("scorer")

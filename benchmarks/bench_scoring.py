@@ -28,7 +28,8 @@ import httpx
 from app.bank.loader import load_bank
 from app.bank.models import Question
 from app.config import Settings
-from app.scoring.embedders import Embedder, create_embedder
+from app.scoring.embedders import Embedder
+from app.scoring.registry import create_embedder
 from app.scoring.text import spans
 
 

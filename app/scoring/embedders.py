@@ -17,15 +17,12 @@ import numpy.typing as npt
 
 from app.config import Settings
 from app.errors import ConfigurationError, ProviderUnavailable
-from app.providers import load_provider_class
 
 __all__ = [
-    "embedder_class",
     "Embedder",
     "EmbeddingCache",
     "MiniLMEmbedder",
     "OpenAIEmbedder",
-    "create_embedder",
 ]
 
 log = logging.getLogger(__name__)
@@ -372,28 +369,3 @@ class EmbeddingCache:
             while len(self._memory) > self._memory_items:
                 self._memory.popitem(last=False)
         return np.vstack([found[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
-
-
-_BUILTINS = {
-    "minilm": "app.scoring.embedders:MiniLMEmbedder",
-    "openai": "app.scoring.embedders:OpenAIEmbedder",
-}
-
-
-def embedder_class(settings: Settings) -> type[Embedder]:
-    """The class settings.embedder names in the entry-point group mockinterview.embedders; an
-    unknown name is a ConfigurationError (cheap: nothing is loaded)."""
-    cls: type[Embedder] = load_provider_class(
-        group="mockinterview.embedders",
-        builtins=_BUILTINS,
-        name=settings.embedder,
-        kind="embedder",
-        setting="MOCKINTERVIEW_EMBEDDER",
-        base=Embedder,
-    )
-    return cls
-
-
-def create_embedder(settings: Settings) -> Embedder:
-    """The embedder named by settings.embedder, built (its model loaded)."""
-    return embedder_class(settings)(settings)

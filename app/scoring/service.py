@@ -7,7 +7,8 @@ import logging
 from app.bank.models import Bank
 from app.config import Settings
 from app.scoring.calibration import Calibration
-from app.scoring.embedders import EmbeddingCache, create_embedder
+from app.scoring.embedders import EmbeddingCache
+from app.scoring.registry import create_embedder
 from app.scoring.schemas import Rubric
 from app.scoring.scorer import Scorer
 
