@@ -1,60 +1,26 @@
-"""The `mockinterview` console script: serve, chat in the terminal, score one answer, check the bank."""
+"""The `mockinterview` console script: `serve` here; each feature registers its own commands
+(bank check|coverage|export, chat, score, eval, calibrate, keys, review) from its `cli.py`."""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
-import os
-import re
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markdown import Markdown
-from rich.panel import Panel
-from rich.table import Table
 
+from app.bank import cli as bank_cli
 from app.config import Settings
-from app.review.cli import register as register_review_commands
+from app.interviews import cli as interviews_cli
+from app.review import cli as review_cli
 from app.scoring import cli as scoring_cli
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from app.bank.models import Bank, Level
-    from app.interviews.schemas import AnswerOut, InterviewCreate, Report
-    from app.judge.base import Judge
-    from app.llm.base import LLMProvider
-    from app.scoring.schemas import ScoreResult
-    from app.scoring.scorer import Scorer
+from app.terminal import err, fail, offline
 
 __all__ = ["app"]
 
 app = typer.Typer(
     help="Practise deep-learning interviews.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-bank_app = typer.Typer(help="Check the question bank.", no_args_is_help=True)
-app.add_typer(bank_app, name="bank")
-register_review_commands(app, bank_app)  # keys create/list/revoke, bank export, review check|grades
-
-console = Console()
-err = Console(stderr=True)
-
-
-def _offline() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-# -- serve -------------------------------------------------------------------------------------
 
 
 def _is_loopback(host: str) -> bool:
@@ -77,12 +43,12 @@ def serve(
 
     from app.main import create_app
 
-    _offline()
+    offline()
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
     if not _is_loopback(host) and not settings.allow_remote_bind:
-        raise _fail(
+        raise fail(
             f"refusing to bind {host}: set MOCKINTERVIEW_ALLOW_REMOTE_BIND=1 (and MOCKINTERVIEW_API_KEYS)"
         )
     if not _is_loopback(host) and not settings.api_keys:
@@ -91,344 +57,5 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 
-# -- chat --------------------------------------------------------------------------------------
-
-
-def _score_table(score: ScoreResult) -> Table:
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("")
-    table.add_column("key point")
-    table.add_column("similarity", justify="right")
-    for kp in score.key_points:
-        table.add_row("[green]✓[/]" if kp.covered else "[red]✗[/]", kp.text, f"{kp.similarity:.2f}")
-    return table
-
-
-def _show_score(score: ScoreResult) -> None:
-    colour = {"strong": "green", "acceptable": "yellow"}.get(score.band, "red")
-    flags = f"  [dim]{', '.join(score.flags)}[/]" if score.flags else ""
-    console.print(f"[bold {colour}]{score.value:.1f}/10 · {score.band}[/]{flags}")
-    if score.judge is not None:
-        console.print(f"[dim]judge: P(correct) {score.judge.p_correct:.2f} ({score.judge.model})[/]")
-    for c in score.contradictions:
-        console.print(f'[red]rejected:[/] "{c.sentence}"')
-    console.print(_score_table(score))
-
-
-def _show_report(report: Report) -> None:
-    table = Table(title="Report", header_style="bold")
-    for col in ("question", "topic", "main", "follow-up", "result"):
-        table.add_column(col, justify="right" if col in ("main", "follow-up", "result") else "left")
-
-    def fmt(v: float | None) -> str:
-        return "-" if v is None else f"{v:.1f}"
-
-    for q in report.questions:
-        table.add_row(q.question_id, q.topic, fmt(q.main), fmt(q.follow_up), fmt(q.value))
-    console.print(table)
-    for t in report.topics:
-        console.print(f"  {t.title}: [bold]{t.value:.1f}[/] ({t.band})")
-    if report.overall is not None:
-        console.print(f"[bold]Overall: {report.overall:.1f}/10 · {report.band}[/]")
-
-
-def _read_answer() -> str | None:
-    """One answer: lines until an empty line (a single line is enough); None at end of input or /quit."""
-    lines: list[str] = []
-    while True:
-        try:
-            line = console.input("[bold cyan]> [/]" if not lines else "[cyan]. [/]")
-        except EOFError:
-            break
-        if line.strip() in ("/quit", "/exit"):
-            return None
-        if not line.strip():
-            if lines:
-                break
-            continue
-        lines.append(line)
-        if not sys.stdin.isatty():
-            break  # piped input: one line per answer
-    return "\n".join(lines) if lines else None
-
-
-async def _chat(
-    settings: Settings,
-    topics: list[str] | None,
-    level: Level | None,
-    num: int | None,
-    *,
-    scorer: Scorer | None = None,
-) -> int:
-    from app.interviews.schemas import InterviewCreate
-    from app.runtime import Runtime
-
-    with Runtime(settings) as runtime:
-        sessions = runtime.open_database()
-        bank = runtime.load_bank()
-        with console.status("Loading the scorer…"):
-            scorer = runtime.build_scorer(scorer)
-        llm = runtime.build_llm()
-        judge = runtime.build_judge()
-        return await _interview(
-            settings,
-            sessions,
-            bank,
-            scorer,
-            llm,
-            judge,
-            InterviewCreate(topics=topics, level=level, num_questions=num),
-        )
-
-
-async def _interview(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    bank: Bank,
-    scorer: Scorer,
-    llm: LLMProvider,
-    judge: Judge | None,
-    body: InterviewCreate,
-) -> int:
-    from app.interviews import service
-
-    with sessions() as session:
-        created = service.start_interview(
-            session=session,
-            bank=bank,
-            settings=settings,
-            body=body,
-        )
-    console.print(
-        f"Interview [bold]{created.id}[/] · {created.num_questions} questions. "
-        "Answer, then press Enter on an empty line; /quit stops."
-    )
-    asked = created.question
-    number = 1
-    while True:
-        title = (
-            "Follow-up"
-            if asked.follow_up_id or asked.text != bank.questions[asked.id].text
-            else (f"Question {number}/{created.num_questions} · {asked.topic} · {asked.level}")
-        )
-        console.print(Panel(asked.text, title=title, title_align="left"))
-        text = _read_answer()
-        if text is None:
-            console.print(f"Stopped. Resume over the API with id {created.id}.")
-            break
-        with sessions() as session, console.status("Grading…"):
-            out: AnswerOut = await service.answer_interview(
-                session=session,
-                bank=bank,
-                settings=settings,
-                scorer=scorer,
-                llm=llm,
-                judge=judge,
-                interview_id=created.id,
-                text=text,
-            )
-        _show_score(out.score)
-        if out.score.degraded:
-            console.print(f"[yellow]judge degraded:[/] {out.score.degraded_reason}")
-        console.print(Panel(Markdown(out.feedback), title="Feedback", title_align="left"))
-        if out.degraded:
-            console.print(f"[yellow]coach degraded:[/] {out.degraded_reason}")
-        if out.next_question is None:
-            break
-        if out.follow_up is None:
-            number += 1
-        asked = out.next_question
-    with sessions() as session:
-        _show_report(service.report(session=session, bank=bank, interview_id=created.id))
-    return 0
-
-
-@app.command()
-def chat(
-    ctx: typer.Context,
-    topic: Annotated[list[str] | None, typer.Option("--topic", "-t", help="topic slug (repeatable)")] = None,
-    level: Annotated[str | None, typer.Option(help="beginner, intermediate or advanced")] = None,
-    questions: Annotated[
-        int | None, typer.Option("--questions", "-n", help="number of main questions")
-    ] = None,
-) -> None:
-    """A whole interview in the terminal, on the same engine and database as the API."""
-    from app.bank.models import Level
-    from app.errors import DomainError
-    from app.runtime import handed_in
-
-    _offline()
-    try:
-        lvl = Level(level) if level else None
-    except ValueError:
-        raise _fail(f"--level must be one of {', '.join(v.value for v in Level)}") from None
-    try:
-        asyncio.run(_chat(Settings(), topic or None, lvl, questions, scorer=handed_in(ctx.obj)))
-    except DomainError as exc:
-        raise _fail(exc.message) from exc
-
-
-# -- score -------------------------------------------------------------------------------------
-
-
-@app.command()
-def score(
-    ctx: typer.Context,
-    answer: Annotated[str, typer.Argument(help="the answer text, or - to read it from stdin")],
-    question_id: Annotated[str | None, typer.Option("--question-id", "-q", help="a bank question id")] = None,
-    question: Annotated[str | None, typer.Option(help="an ad-hoc question (with --reference)")] = None,
-    reference: Annotated[list[str] | None, typer.Option(help="reference answer (repeatable)")] = None,
-    key_point: Annotated[list[str] | None, typer.Option("--key-point", help="key point (repeatable)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the score object as JSON")] = False,
-) -> None:
-    """Grade one answer against a bank question or an ad-hoc rubric."""
-    from pydantic import ValidationError
-
-    from app.errors import DomainError
-    from app.interviews.schemas import ScoreRequest
-    from app.interviews.service import rubric_for
-    from app.judge.base import JudgeUnavailable
-    from app.judge.service import degraded, judge_scores
-    from app.runtime import Runtime, handed_in
-
-    _offline()
-    settings = Settings()
-    text = sys.stdin.read() if answer == "-" else answer
-    try:
-        request = ScoreRequest(
-            answer=text,
-            question_id=question_id,
-            question=question,
-            reference_answer=reference or None,
-            key_points=key_point or None,
-        )
-    except ValidationError as exc:
-        raise _fail("; ".join(e["msg"] for e in exc.errors())) from exc
-    try:
-        with Runtime(settings) as runtime:
-            bank = runtime.load_bank() if question_id else _empty_bank()
-            rubric = rubric_for(bank=bank, request=request)
-            scorer = runtime.build_scorer(handed_in(ctx.obj))
-            result = scorer.score(rubric, text)
-            judge = runtime.build_judge()
-            if judge is not None:
-                try:
-                    [result] = judge_scores(judge=judge, scorer=scorer, items=[(rubric, text, result)])
-                except JudgeUnavailable as exc:
-                    result = degraded(result, exc.message)
-    except DomainError as exc:
-        raise _fail(exc.message) from exc
-    if as_json:
-        console.print_json(result.model_dump_json())
-    else:
-        _show_score(result)
-
-
-def _empty_bank() -> Bank:
-    from app.bank.models import Bank
-
-    return Bank(questions={}, topics={})
-
-
-# -- bank --------------------------------------------------------------------------------------
-
-
-def _file_of_ids(bank_dir: Path) -> dict[str, str]:
-    """Question id -> the YAML file defining it, so every problem can name its file."""
-    from app.bank.loader import BankError, load_bank_file
-
-    where: dict[str, str] = {}
-    for path in sorted(bank_dir.glob("*.yaml")):
-        try:
-            for q in load_bank_file(path).questions:
-                where.setdefault(q.id, path.name)
-        except BankError:
-            continue
-    return where
-
-
-_QUESTION_IN = re.compile(r"^question (\S+?):")
-
-
-@bank_app.command("check")
-def bank_check(
-    bank_dir: Annotated[Path | None, typer.Option(help="default: settings.bank_dir")] = None,
-    seeds_dir: Annotated[Path | None, typer.Option(help="default: settings.seeds_dir")] = None,
-) -> None:
-    """Load every file, run the cross-question checks and validate sources; non-zero exit on any problem."""
-    from app.bank.loader import BankError, check_bank, load_bank, unknown_sources
-    from app.bank.seeds import read_seed_items
-
-    settings = Settings()
-    bank_dir = bank_dir or settings.bank_dir
-    seeds_dir = seeds_dir or settings.seeds_dir
-    try:
-        bank = load_bank(bank_dir)
-    except BankError as exc:
-        for problem in exc.problems:
-            err.print(problem, highlight=False, markup=False)
-        raise _fail(f"{len(exc.problems)} problem(s) in {bank_dir}") from exc
-    problems = check_bank(bank)
-    try:
-        problems += unknown_sources(bank, read_seed_items(seeds_dir))
-    except FileNotFoundError as exc:
-        problems.append(f"seeds: {exc}")
-    where = _file_of_ids(bank_dir)
-    for problem in problems:
-        m = _QUESTION_IN.match(problem)
-        prefix = f"{where.get(m[1], '?')}: " if m else ""
-        err.print(prefix + problem, highlight=False, markup=False)
-    if problems:
-        raise _fail(f"{len(problems)} problem(s) in {bank_dir}")
-    console.print(f"[green]ok[/]: {len(bank.questions)} questions in {len(bank.topics)} topics")
-
-
-@bank_app.command("coverage")
-def bank_coverage(
-    bank_dir: Annotated[Path | None, typer.Option(help="default: settings.bank_dir")] = None,
-    seeds_dir: Annotated[Path | None, typer.Option(help="default: settings.seeds_dir")] = None,
-    missing_only: Annotated[bool, typer.Option("--missing", help="list only uncovered items")] = False,
-) -> None:
-    """Each seed item with the questions covering it; non-zero exit while any item is uncovered."""
-    from app.bank.loader import BankError, coverage, load_bank
-
-    settings = Settings()
-    bank_dir = bank_dir or settings.bank_dir
-    seeds_dir = seeds_dir or settings.seeds_dir
-    try:
-        rows = coverage(load_bank(bank_dir), seeds_dir)
-    except BankError as exc:
-        raise _fail(f"the bank does not load; run `mockinterview bank check`:\n{exc}") from exc
-    except FileNotFoundError as exc:
-        raise _fail(str(exc)) from exc
-    table = Table(header_style="bold", title=f"Seed coverage ({seeds_dir})")
-    table.add_column("item")
-    table.add_column("where")
-    table.add_column("text", overflow="fold", max_width=60)
-    table.add_column("covered by", overflow="fold")
-    uncovered = 0
-    for item, ids in rows:
-        uncovered += not ids
-        if missing_only and ids:
-            continue
-        table.add_row(
-            item.id, f"{item.file}:{item.line}", item.text[:120], ", ".join(ids) or "[red]MISSING[/]"
-        )
-    console.print(table)
-    for item, ids in rows:  # plain lines too: greppable, and readable in narrow CI logs
-        if not ids:
-            err.print(
-                f"{item.file}:{item.line}: {item.id} not covered",
-                highlight=False,
-                markup=False,
-                soft_wrap=True,
-            )
-    covered = len(rows) - uncovered
-    if uncovered:
-        raise _fail(f"{uncovered} of {len(rows)} seed items are not covered ({covered} covered)")
-    console.print(f"[green]ok[/]: all {len(rows)} seed items covered")
-
-
-# -- scorer evaluation -------------------------------------------------------------------------
-app.command("eval")(scoring_cli.eval_command)
-app.command("calibrate")(scoring_cli.calibrate_command)
+for feature in (bank_cli, interviews_cli, scoring_cli, review_cli):  # review last: it adds `bank export`
+    feature.register(app)

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from support import make_settings, write_bank_file
 from typer.testing import CliRunner
 
 from app import cli
 from app.bank.models import Bank
+from app.interviews import cli as interviews_cli
 from app.scoring.scorer import Scorer
 
 runner = CliRunner()
@@ -92,9 +94,10 @@ def test_chat_runs_a_whole_interview(
     settings = make_settings(database_url=f"sqlite:///{tmp_path / 'chat.db'}")
     answers = "Gradients flow backwards through the network.\n" * 4
     monkeypatch.setattr("sys.stdin", io.StringIO(answers))
-    monkeypatch.setattr(cli, "console", cli.Console(file=io.StringIO(), width=120, force_terminal=False))
-    assert asyncio.run(cli._chat(settings, None, None, 2, scorer=scorer)) == 0
-    out = cli.console.file.getvalue()  # type: ignore[attr-defined]
+    screen = Console(file=io.StringIO(), width=120, force_terminal=False)
+    monkeypatch.setattr(interviews_cli, "console", screen)
+    assert asyncio.run(interviews_cli._chat(settings, None, None, 2, scorer=scorer)) == 0
+    out = screen.file.getvalue()  # type: ignore[attr-defined]
     assert "Question 1/2" in out and "Question 2/2" in out
     assert "Feedback" in out and "Report" in out and "Overall" in out
 

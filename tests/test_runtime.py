@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from support import make_settings
 from typer.testing import CliRunner
@@ -17,13 +19,29 @@ from app.scoring.schemas import Rubric
 from app.scoring.scorer import Scorer
 
 
-def test_the_server_answers_while_the_scorer_loads(tmp_path: Path, bank: Bank) -> None:
+def test_the_server_answers_while_the_scorer_loads(
+    tmp_path: Path, bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No scorer handed in: the app loads the real one in the background. /healthz answers at
     once with `ready: false` and the scorer warming; a score sent meanwhile waits and is served;
-    then every step is ready with its duration."""
+    then every step is ready with its duration. The real build is held at a gate until the first
+    /healthz has answered (it can take under a second, less than the speech model's start)."""
+    import threading
+
+    from app.scoring import service
+
+    gate = threading.Event()
+    real_build = service.build_scorer
+
+    def gated_build(*args: Any, **kwargs: Any) -> Scorer:
+        assert gate.wait(60), "the test never opened the gate"
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(service, "build_scorer", gated_build)
     settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
     with TestClient(create_app(settings)) as client:
         first = client.get("/healthz")
+        gate.set()
         assert first.status_code == 200, first.text
         body = first.json()
         assert body["ready"] is False and body["warming"] == ["scorer"], body
@@ -61,8 +79,6 @@ def test_a_scorer_that_fails_to_load_is_reported_not_hidden(tmp_path: Path, bank
 
 
 def test_an_unknown_embedder_still_fails_at_start(tmp_path: Path) -> None:
-    import pytest
-
     from app.errors import ConfigurationError
 
     settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", embedder="no-such-embedder")

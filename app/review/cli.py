@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
 from app.auth import Role
 from app.config import Settings
+from app.terminal import console, err, fail, offline
 
 __all__ = ["register"]
 
-console = Console()
-err = Console(stderr=True)
 
 keys_app = typer.Typer(help="Manage API keys (stored hashed in the database).", no_args_is_help=True)
 review_app = typer.Typer(help="Rubric review: agreement with human grades.", no_args_is_help=True)
 
 
-def register(app: typer.Typer, bank_app: typer.Typer) -> None:
-    """Add these commands to the console script."""
+def register(app: typer.Typer) -> None:
+    """Add `keys`, `review` and `bank export` to the console script (after the bank's own group)."""
+    from app.bank.cli import bank_app
+
     app.add_typer(keys_app, name="keys")
     app.add_typer(review_app, name="review")
     bank_app.command("export")(bank_export)
@@ -39,11 +38,6 @@ def _session(settings: Settings) -> Iterator[Session]:
 
     with Runtime(settings) as runtime, runtime.open_database()() as session:
         yield session
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(1)
 
 
 @keys_app.command("create")
@@ -87,7 +81,7 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="the id from `keys li
         try:
             revoke_key(session=session, key_id=key_id)
         except DomainError as exc:
-            raise _fail(exc.message) from exc
+            raise fail(exc.message) from exc
     console.print(f"revoked key {key_id}")
 
 
@@ -103,7 +97,7 @@ def bank_export(
     try:
         bank = load_bank(settings.bank_dir)
     except BankError as exc:
-        raise _fail(f"the bank does not load:\n{exc}") from exc
+        raise fail(f"the bank does not load:\n{exc}") from exc
     with _session(settings) as session:
         seed_rubrics(session=session, bank=bank)
         written = export_bank(session=session, bank=bank, out_dir=out or settings.bank_dir)
@@ -130,7 +124,7 @@ def review_check(
     from app.review.service import check
     from app.runtime import Runtime, handed_in
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline()
     settings = Settings()
     with Runtime(settings) as runtime:
         try:
@@ -146,7 +140,7 @@ def review_check(
                     margin=margin,
                 )
         except DomainError as exc:
-            raise _fail(exc.message) from exc
+            raise fail(exc.message) from exc
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json")))
     else:
@@ -157,7 +151,7 @@ def review_check(
             f"candidate ({result.candidate_source}): {result.candidate.model_dump()}", highlight=False
         )
     if not result.ok:
-        raise _fail(f"{metric} got worse by more than {margin}")
+        raise fail(f"{metric} got worse by more than {margin}")
     console.print("[green]ok[/]")
 
 

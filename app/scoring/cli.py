@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.config import Settings
+from app.terminal import err
 
 if TYPE_CHECKING:
     from app.bank.models import Bank
@@ -22,9 +22,13 @@ if TYPE_CHECKING:
     from app.scoring.schemas import Rubric, ScoreResult
     from app.scoring.scorer import Scorer
 
-__all__ = ["calibrate_command", "eval_command"]
+__all__ = ["calibrate_command", "eval_command", "register"]
 
-_err = Console(stderr=True)
+
+def register(app: typer.Typer) -> None:
+    """Add `eval` and `calibrate` to the console script."""
+    app.command("eval")(eval_command)
+    app.command("calibrate")(calibrate_command)
 
 
 def _progress(total: int, label: str) -> Progress:
@@ -33,7 +37,7 @@ def _progress(total: int, label: str) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=_err,
+        console=err,
         transient=True,
     )
     bar.add_task(label, total=total)
@@ -70,7 +74,7 @@ def eval_command(
     if judge_name is not None:
         settings = settings.model_copy(update={"judge": judge_name})
     with Runtime(settings) as runtime:
-        with _err.status("loading the embedding model"):
+        with err.status("loading the embedding model"):
             scorer = runtime.build_scorer(handed_in(ctx.obj))
         rescore = _rescorer(scorer, runtime.build_judge())
         if rows is not None:
@@ -154,7 +158,7 @@ def calibrate_command(
             raise typer.BadParameter(f"--only keeps the other mode of {settings.calibration_path}: missing")
         stored = Calibration.load(settings.calibration_path)
     with Runtime(settings) as runtime:
-        with _err.status("loading the embedding model"):
+        with err.status("loading the embedding model"):
             scorer = runtime.build_scorer(handed_in(ctx.obj))
         bank = runtime.load_bank()
         cal = _calibrate(
@@ -169,7 +173,7 @@ def calibrate_command(
             judge_bank_questions,
         )
     cal.save(target)
-    _err.print(f"calibration {cal.name} written to {target}")
+    err.print(f"calibration {cal.name} written to {target}")
     typer.echo(json.dumps({"name": cal.name, "path": str(target), "meta": cal.meta}))
 
 
