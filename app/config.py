@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     judge_threads: int = 2
     judge_timeout_s: float = 60.0  # past this the score is the embedding score, marked degraded
     judge_queue_size: int = 16  # answers waiting for the judge; more are scored without it (degraded)
+    # Evaluated rubric prefixes the local judge keeps (about 12 MB each): a question's prefix is
+    # evaluated while the candidate types their answer, so the answer's verdict needs only the answer.
+    judge_prefix_states: int = 16
     # The openai judge: any OpenAI-compatible server; default: the LLM settings above.
     judge_base_url: str | None = None
     judge_api_key: SecretStr | None = None

@@ -137,6 +137,7 @@ async def _interview(
             bank=bank,
             settings=settings,
             body=body,
+            judge=judge,
         )
     console.print(
         f"Interview [bold]{created.id}[/] · {created.num_questions} questions. "

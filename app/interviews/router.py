@@ -52,9 +52,16 @@ _ANSWER_RESPONSES: dict[int | str, dict[str, object]] = {
 
 @router.post("/interviews", status_code=status.HTTP_201_CREATED)
 def create_interview(
-    body: InterviewCreate, session: SessionDep, bank: BankDep, settings: SettingsDep, owner: Owner
+    body: InterviewCreate,
+    session: SessionDep,
+    bank: BankDep,
+    settings: SettingsDep,
+    owner: Owner,
+    judge: JudgeDep,
 ) -> InterviewCreated:
-    return service.start_interview(session=session, bank=bank, settings=settings, body=body, owner=owner)
+    return service.start_interview(
+        session=session, bank=bank, settings=settings, body=body, owner=owner, judge=judge
+    )
 
 
 @router.get("/interviews/{interview_id}")
@@ -157,6 +164,7 @@ async def answer(
                     coaching=coaching,
                     transcript=transcript,
                     speech=speech,
+                    judge=judge,
                 )
         except DomainError as exc:
             yield ServerSentEvent(

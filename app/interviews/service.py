@@ -7,6 +7,7 @@ optimistic version check, so two processes on one database never apply one answe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import secrets
@@ -41,7 +42,7 @@ from app.interviews.schemas import (
     TurnOut,
 )
 from app.judge.base import Judge
-from app.judge.service import judge_score
+from app.judge.service import judge_item, judge_score
 from app.llm.base import Coaching, LLMProvider, TurnContext
 from app.rubrics.service import current_question
 from app.scoring.schemas import Rubric, RubricPoint, ScoreResult, band_of
@@ -97,6 +98,7 @@ def start_interview(
     body: InterviewCreate,
     owner: str | None = None,
     rng: random.Random | None = None,
+    judge: Judge | None = None,
 ) -> InterviewCreated:
     topics = sorted(set(body.topics)) if body.topics else None
     if topics is not None:
@@ -121,6 +123,7 @@ def start_interview(
     )
     session.add(interview)
     session.commit()
+    _prime_judge(judge, session=session, bank=bank, interview=interview)
     first = bank.questions[ids[0]]
     return InterviewCreated(
         id=interview.id, status=interview.status, question=_brief(first), num_questions=len(ids)
@@ -237,17 +240,8 @@ async def prepare_turn(
     qid = _question(bank, interview.question_ids[interview.position]).id
     # Grade with the published rubric version (issue 8): reviewers may have edited it since start.
     q, rubric_version = current_question(session=session, question_id=qid, bank=bank)
-    follow_up: FollowUp | None = None
     is_follow_up = interview.current_follow_up_text is not None
-    if interview.current_follow_up_id is not None:
-        try:
-            follow_up = q.follow_up(interview.current_follow_up_id)
-        except KeyError:
-            follow_up = None  # the bank dropped it; grade against the parent instead
-    if follow_up is not None:
-        rubric = Rubric.from_follow_up(q, follow_up, version=rubric_version)
-    else:  # a main question, or a generated probe without a bank rubric of its own
-        rubric = Rubric.from_question(q, version=rubric_version)
+    follow_up, rubric = _turn_rubric(q, rubric_version, interview.current_follow_up_id)
     asked_text = interview.current_follow_up_text if is_follow_up else q.text
     asked_follow_ups = [t.follow_up_asked_id for t in interview.turns if t.follow_up_asked_id]
     version, number = interview.version, len(interview.turns) + 1
@@ -299,6 +293,32 @@ def _chosen_follow_up(pending: PendingTurn, coaching: Coaching) -> tuple[str | N
     return None, None
 
 
+def _turn_rubric(
+    q: Question, version: int | None, follow_up_id: str | None
+) -> tuple[FollowUp | None, Rubric]:
+    """The rubric the current turn is graded on: a bank follow-up's own, else the question's (a
+    generated probe has no rubric of its own, and a follow-up the bank dropped falls back too)."""
+    follow_up: FollowUp | None = None
+    if follow_up_id is not None:
+        with contextlib.suppress(KeyError):
+            follow_up = q.follow_up(follow_up_id)
+    if follow_up is not None:
+        return follow_up, Rubric.from_follow_up(q, follow_up, version=version)
+    return None, Rubric.from_question(q, version=version)
+
+
+def _prime_judge(judge: Judge | None, *, session: Session, bank: Bank, interview: Interview) -> None:
+    """Let the judge prepare for the answer to the question just asked: the local judge evaluates
+    the rubric's part of its prompt while the candidate types (about 400 tokens; seconds on a
+    laptop), so the verdict waits only for the answer's part."""
+    if judge is None or interview.status == InterviewStatus.completed:
+        return
+    qid = _question(bank, interview.question_ids[interview.position]).id
+    q, version = current_question(session=session, question_id=qid, bank=bank)
+    _, rubric = _turn_rubric(q, version, interview.current_follow_up_id)
+    judge.prime(judge_item(rubric, ""))
+
+
 def finish_turn(
     *,
     session: Session,
@@ -308,9 +328,11 @@ def finish_turn(
     feedback: str | None = None,
     transcript: dict[str, object] | None = None,
     speech: dict[str, object] | None = None,
+    judge: Judge | None = None,
 ) -> AnswerOut:
     """Write the turn and move the interview on, if nobody else answered this turn meanwhile; a
-    spoken answer's transcript and speaking metrics are stored and returned with it."""
+    spoken answer's transcript and speaking metrics are stored and returned with it. The judge
+    starts preparing for the next question's answer."""
     interview = get_interview(session=session, interview_id=pending.interview_id)
     if interview.version != pending.version:
         session.rollback()
@@ -355,6 +377,7 @@ def finish_turn(
         raise Conflict(
             "this turn was already answered by another request; fetch the interview and retry"
         ) from exc
+    _prime_judge(judge, session=session, bank=bank, interview=interview)
     return AnswerOut(
         score=score,
         feedback=feedback_text,
@@ -398,7 +421,13 @@ async def answer_interview(
     )
     coaching = await coach_turn(llm=llm, pending=pending)
     return finish_turn(
-        session=session, bank=bank, pending=pending, coaching=coaching, transcript=transcript, speech=speech
+        session=session,
+        bank=bank,
+        pending=pending,
+        coaching=coaching,
+        transcript=transcript,
+        speech=speech,
+        judge=judge,
     )
 
 

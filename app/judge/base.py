@@ -146,6 +146,28 @@ class Judge(ABC):
     async def key_point_score(self, rubric: Rubric, answer: str, score: ScoreResult) -> ScoreResult:
         raise NotImplementedError(f"judge {self.name!r} gives P(correct), not key-point grades")
 
+    def _prime(self, item: JudgeItem) -> None:  # noqa: B027 (an optional hook)
+        """Prepare for answers to this item's rubric (the local judge evaluates its prompt prefix);
+        runs on the judge's worker thread. The default does nothing."""
+
+    def prime(self, item: JudgeItem) -> None:
+        """Called when a question is asked: the judge prepares for its answer in the background, on
+        its one worker (queued behind verdicts already waiting, skipped when the queue is busy).
+        Never raises and never waits."""
+        with self._pending_lock:
+            if self._pending:
+                return  # verdicts are waiting: they come first
+        try:
+            self._executor.submit(self._prime_quietly, item)
+        except RuntimeError:
+            pass  # shut down
+
+    def _prime_quietly(self, item: JudgeItem) -> None:
+        try:
+            self._prime(item)
+        except Exception:  # noqa: BLE001 - a failed warm-up only costs the later verdict its head start
+            log.exception("judge: priming failed")
+
     def start(self) -> None:  # noqa: B027 (an optional hook, not an abstract method)
         """Begin loading in the background (the server answers meanwhile); the default does nothing."""
 

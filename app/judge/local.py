@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ class LocalJudge(Judge):
         self._load_lock = threading.Lock()
         self._path: Path | None = None
         self._template: Any = None
+        # Evaluated rubric prefixes (llama.cpp state: KV cache and tokens), newest last.
+        self._states: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self.prefixes = {"evaluated": 0, "reused": 0, "primed": 0}
 
     @property
     def model_id(self) -> str:
@@ -75,10 +79,12 @@ class LocalJudge(Judge):
         if self._error:
             out["error"] = self._error
         out["threads"] = self.settings.judge_threads
+        out["prefixes"] = dict(self.prefixes)
         return out
 
     def close(self) -> None:
         super().close()
+        self._states.clear()
         llm, self._llm = self._llm, None
         if llm is not None:
             llm.close()
@@ -192,15 +198,46 @@ class LocalJudge(Judge):
                 raise JudgeUnavailable(f"judge failed: {exc}") from exc
         return out
 
-    def _yes_probability(self, llm: Any, prefix: list[int], rest: list[int]) -> float:
-        # Reuse the KV cache when it holds exactly this rubric prefix; otherwise evaluate the prefix
-        # from position 0. Then the answer part, as one batch of its own.
-        held = llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix
-        if held:
+    def _prime(self, item: JudgeItem) -> None:
+        """Evaluate this rubric's prefix now (the question was just asked) and keep its state, so
+        the answer's verdict evaluates only the answer. Skipped while the model is still loading."""
+        if not self._ready.is_set() or self._llm is None:
+            return
+        prefix, _ = self._tokens(item)
+        start = time.perf_counter()
+        if self._use_prefix(self._llm, prefix):
+            return
+        self.prefixes["primed"] += 1
+        log.info("judge: primed a %d-token prefix in %.1fs", len(prefix), time.perf_counter() - start)
+
+    def _use_prefix(self, llm: Any, prefix: list[int]) -> bool:
+        """Leave exactly `prefix` evaluated in the model; True when nothing had to be evaluated (it
+        was held, or its saved state was restored). The restored state is the one evaluating the
+        prefix from position 0 gives, so P(correct) is the same either way."""
+        if llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix:
             llm.n_tokens = len(prefix)
-        else:
-            llm.reset()
-            llm.eval(prefix)
+            self.prefixes["reused"] += 1
+            return True
+        key = tuple(prefix)
+        state = self._states.get(key)
+        if state is not None:
+            llm.load_state(state)
+            self._states.move_to_end(key)
+            self.prefixes["reused"] += 1
+            return True
+        llm.reset()
+        llm.eval(prefix)
+        self.prefixes["evaluated"] += 1
+        if self.settings.judge_prefix_states > 0:
+            self._states[key] = llm.save_state()
+            while len(self._states) > self.settings.judge_prefix_states:
+                self._states.popitem(last=False)
+        return False
+
+    def _yes_probability(self, llm: Any, prefix: list[int], rest: list[int]) -> float:
+        # The rubric prefix (held, restored or evaluated from position 0), then the answer part as
+        # one batch of its own.
+        self._use_prefix(llm, prefix)
         llm.eval(rest)
         logits = np.asarray(llm._ctx.get_logits_ith(-1)[: llm.n_vocab()], dtype=np.float64)
         yes = _logsumexp(logits[self._yes])

@@ -332,3 +332,58 @@ def test_eval_reports_judged_agreement_beside_the_embedding(
     assert judged["n"] == result["n"] == 12
     assert judged["spearman"] > 0.5, result
     assert judged["flagged_contradicts_reference"] >= 1, result
+
+
+def _drain(judge: LocalJudge) -> None:
+    judge._executor.submit(lambda: None).result(timeout=300)  # the one worker has done what it was given
+
+
+def test_a_primed_question_is_judged_without_evaluating_its_rubric_again(
+    judge: LocalJudge, bank: Bank
+) -> None:
+    """prime() evaluates a rubric's prefix in the background and keeps its state; the answer's
+    verdict then restores it instead of evaluating it, even after other questions were judged in
+    between, and P(correct) is exactly the one a cold evaluation gives."""
+    first, other = bank.questions["batch-normalization-basics"], bank.questions["gan-basics"]
+    rubric = Rubric.from_question(first)
+    answer = first.sample_answers[0].text
+    item = JudgeItem(
+        question=rubric.question,
+        reference_answer=rubric.reference_answers[0],
+        answer=answer,
+        key_points=tuple(k.text for k in rubric.key_points),
+    )
+    cold = judge._p_correct([item])[0]  # evaluated from position 0
+    judge._states.clear()
+    judge._llm.reset()
+    before = dict(judge.prefixes)
+    judge.prime(item)
+    _drain(judge)
+    assert judge.prefixes["primed"] == before["primed"] + 1
+    assert judge.prefixes["evaluated"] == before["evaluated"] + 1
+    other_rubric = Rubric.from_question(other)
+    judge._p_correct(
+        [JudgeItem(other_rubric.question, other_rubric.reference_answers[0], other.sample_answers[0].text)]
+    )
+    evaluated = judge.prefixes["evaluated"]
+    assert judge._p_correct([item])[0] == cold
+    assert judge.prefixes["evaluated"] == evaluated, "the primed prefix was evaluated again"
+    assert judge.describe()["prefixes"]["reused"] >= before["reused"] + 1
+
+
+def test_asking_a_question_primes_the_judge(
+    app_factory: AppFactory, judge: LocalJudge, tmp_path: Path
+) -> None:
+    """Starting an interview and moving to the next question each prime the judge for the answer."""
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    client = app_factory(settings, judge=judge)
+    _drain(judge)
+    primed = judge.prefixes["primed"] + judge.prefixes["reused"]
+    started = client.post("/v1/interviews", json={"num_questions": 2}).json()
+    _drain(judge)
+    assert judge.prefixes["primed"] + judge.prefixes["reused"] == primed + 1
+    client.post(
+        f"/v1/interviews/{started['id']}/answers", json={"text": "I am not sure, something about gradients."}
+    )
+    _drain(judge)
+    assert judge.prefixes["primed"] + judge.prefixes["reused"] >= primed + 2
