@@ -5,7 +5,9 @@ Uses a fresh verdict cache (every verdict comes from the model). For each of `--
 questions (a seeded pick) it judges the first sample answer (the cold call: the rubric prefix is
 evaluated too), then times each further sample answer alone, as a server request does (a warm
 prefix). Then it plays `--turns` typed turns through the API (TestClient, the real scorer and judge,
-SQLite in a temp folder) and times each POST of an answer. Prints p50/p95/max.
+SQLite in a temp folder) and times each POST of an answer: once sent the moment the question is
+asked, once after the judge has primed the question's prefix (as while a candidate types).
+Prints p50/p95/max.
 """
 
 from __future__ import annotations
@@ -70,18 +72,22 @@ def main() -> None:
     scorer = build_scorer(base, bank)
     app_settings = base.model_copy(update={"database_url": f"sqlite:///{tmp / 'db.sqlite'}", "api_keys": []})
     with TestClient(create_app(app_settings, scorer=scorer, judge=judge)) as client:
-        turns: list[float] = []
-        while len(turns) < args.turns:
-            started = client.post("/v1/interviews", json={"num_questions": 3}).json()
-            iid, question = started["id"], started["question"]
-            while question is not None and len(turns) < args.turns:
-                q = bank.questions[question["id"]]
-                text = q.sample_answers[len(turns) % len(q.sample_answers)].text
-                t0 = time.perf_counter()
-                out = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
-                turns.append(time.perf_counter() - t0)
-                question = out["next_question"]
-    print(_stats("typed turn, POST answer (score + judge + feedback)", turns))
+        for typing in (False, True):
+            turns: list[float] = []
+            while len(turns) < args.turns:
+                started = client.post("/v1/interviews", json={"num_questions": 3}).json()
+                iid, question = started["id"], started["question"]
+                while question is not None and len(turns) < args.turns:
+                    q = bank.questions[question["id"]]
+                    text = q.sample_answers[len(turns) % len(q.sample_answers)].text
+                    if typing:  # the candidate types for as long as the judge needs to prime
+                        judge._executor.submit(lambda: None).result()
+                    t0 = time.perf_counter()
+                    out = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
+                    turns.append(time.perf_counter() - t0)
+                    question = out["next_question"]
+            label = "after typing time (judge primed)" if typing else "answered at once (prime not done)"
+            print(_stats(f"typed turn, POST answer (score + judge + feedback), {label}", turns))
     judge.close()
 
 
