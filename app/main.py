@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -128,7 +129,10 @@ def create_app(
     from app.web.router import static_app
 
     settings = settings or Settings()
-    app = FastAPI(
+    # /docs loads Swagger UI from a package, not a CDN: it works offline. (No /redoc: ReDoc still
+    # fetches its logo from a CDN.)
+    app = FastAPIOffline(
+        redoc_url=None,
         title="mockinterview",
         version="0.1.0",
         summary="Practise deep-learning interviews: questions, graded answers, follow-ups and a report.",
