@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from app.bank.models import Bank, Question
+from app.bank.models import Bank, KeyPoint, Question
 from app.config import Settings
 from app.errors import AudioRejected, QuestionNotFound
 from app.speech.audio import decode_audio
@@ -19,12 +20,45 @@ __all__ = [
     "SpokenAnswer",
     "Transcript",
     "TranscribeOut",
+    "decoding_prompt",
+    "question_prompt",
     "read_upload",
     "transcribe_answer",
     "transcribe_upload",
 ]
 
 _CHUNK = 256 * 1024
+
+
+def decoding_prompt(text: str, key_points: Sequence[KeyPoint]) -> str:
+    """What the decoder is primed with: the question asked, then its key points' terms.
+
+    Whisper reads it as text that came before the answer, so the answer's technical words come out
+    spelled as the rubric spells them. It names terms only; it never carries an answer."""
+    terms: list[str] = []
+    seen: set[str] = set()
+    for kp in key_points:
+        for term in kp.terms:
+            if term.lower() not in seen:
+                seen.add(term.lower())
+                terms.append(term)
+    text = " ".join(text.split())
+    return f"{text} {', '.join(terms)}." if terms else text
+
+
+def question_prompt(
+    question: Question, *, follow_up_id: str | None = None, follow_up_text: str | None = None
+) -> str:
+    """The prompt for an answer to `question`, or to one of its follow-ups (the follow-up's own terms;
+    a free-form follow-up the coach wrote has none, so it is primed with its text and the question's)."""
+    if follow_up_id is not None:
+        try:
+            follow_up = question.follow_up(follow_up_id)
+        except KeyError:
+            follow_up = None
+        if follow_up is not None:
+            return decoding_prompt(follow_up_text or follow_up.text, follow_up.key_points)
+    return decoding_prompt(follow_up_text or question.text, question.key_points)
 
 
 class Transcript(BaseModel):
@@ -83,13 +117,18 @@ async def transcribe_upload(
     settings: Settings,
     bank_question: Question | None = None,
     glossary: Glossary | None = None,
+    prompt: str | None = None,
 ) -> SpokenAnswer:
-    """Raw and corrected transcript plus speaking metrics; AudioRejected (4xx) for unusable audio."""
+    """Raw and corrected transcript plus speaking metrics; AudioRejected (4xx) for unusable audio.
+
+    `prompt` primes the decoder (default: the question's, when one is given and stt_prime is on)."""
     data = await read_upload(upload, limit=settings.max_audio_bytes)
     audio = await asyncio.to_thread(
         decode_audio, data, filename=filename, content_type=content_type, settings=settings
     )
-    raw = (await transcriber.transcribe(audio)).strip()
+    if prompt is None and bank_question is not None:
+        prompt = question_prompt(bank_question)
+    raw = (await transcriber.transcribe(audio, prompt=prompt if settings.stt_prime else None)).strip()
     if not raw:
         raise AudioRejected("no speech was recognised in the audio")
     if glossary is not None:

@@ -43,10 +43,11 @@ def test_transcribe_corrects_toward_the_question(
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["question_id"] == "dropout-basics" and body["provider"] == "moonshine"
+    assert body["question_id"] == "dropout-basics" and body["provider"] == "whisper"
     raw, corrected = body["transcript"]["raw"], body["transcript"]["corrected"]
-    assert "randomly switches off" in raw.lower()
-    assert "overfitting" in corrected.lower()  # tiny-en hears "overfeeding" here
+    # Primed with the question, Whisper spells "dropout" as one word (unprimed: "Drop out").
+    assert "dropout randomly switch" in raw.lower(), raw
+    assert "overfitting" in corrected.lower()
     speech = body["speech"]
     assert 3.0 < speech["duration_s"] < 8.0
     assert 90 < speech["words_per_minute"] < 260
