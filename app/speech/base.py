@@ -73,6 +73,7 @@ class Transcriber(ABC):
     """Turns decoded speech (16 kHz mono float32) into text; `whisper` is the offline default."""
 
     name: str = "transcriber"
+    primable: bool = False  # whether `transcribe` uses its prompt
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -32,6 +32,7 @@ class OpenAITranscriber(Transcriber):
     """Settings: stt_base_url (None means api.openai.com), stt_api_key, stt_model."""
 
     name = "openai"
+    primable = True
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)

@@ -98,6 +98,7 @@ class WhisperTranscriber(Transcriber):
     whisper_vad; stt_queue_size and stt_timeout_s bound the wait for the one decoding thread."""
 
     name = "whisper"
+    primable = True
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
