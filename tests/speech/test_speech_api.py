@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.bank.models import Bank
 from app.config import Settings
+from app.speech.evaluation import normalize_words, spoken_form, word_error_rate
 from tests.speech.conftest import encode, synthesise
-from tests.support import AppFactory
+from tests.support import AppFactory, make_settings
 
 pytestmark = pytest.mark.speech
 
@@ -23,7 +26,7 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def speech_client(app_factory: AppFactory, settings: Settings, audio_dir: Path) -> TestClient:
-    return app_factory(settings.model_copy(update={"audio_tmp_dir": audio_dir, "max_audio_seconds": 120.0}))
+    return app_factory(settings.model_copy(update={"audio_tmp_dir": audio_dir}))
 
 
 def _error(r: Any, status: int, code: str) -> dict[str, Any]:
@@ -91,6 +94,75 @@ def test_transcribe_too_large_is_413(app_factory: AppFactory, settings: Settings
     r = client.post("/v1/transcribe", files={"audio": ("a.wav", sentence_wav.read_bytes(), "audio/wav")})
     err = _error(r, 413, "audio_rejected")
     assert "10000 bytes" in err["message"]
+
+
+@pytest.fixture(scope="module")
+def long_answer(bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """Just over three minutes of speech: reference answers read one after another, 2 s pauses between."""
+    folder = tmp_path_factory.mktemp("long")
+    texts: list[str] = []
+    parts: list[str] = []
+    silence = folder / "silence.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(silence), "trim", "0", "2"], check=True
+    )
+    seconds = 0.0
+    for q in sorted(bank.questions.values(), key=lambda q: q.id):
+        if seconds > 182.0:
+            break
+        texts.append(spoken_form(q.reference_answer))
+        part = synthesise(texts[-1], folder / f"{len(texts)}.wav")
+        seconds += (
+            float(subprocess.run(["soxi", "-D", str(part)], capture_output=True, check=True).stdout) + 2.0
+        )
+        parts += [str(part), str(silence)]
+    if seconds > 230.0:  # the last answer overshot: end on a shorter one
+        texts.pop()
+        parts = parts[:-2]
+    out = folder / "long.wav"
+    subprocess.run(["sox", *parts[:-1], str(out)], check=True)
+    return " ".join(texts), out
+
+
+@pytest.fixture(scope="module")
+def transcribe_client(
+    app_factory: AppFactory, tmp_path_factory: pytest.TempPathFactory, audio_dir: Path
+) -> TestClient:
+    """/v1/transcribe stores nothing, so its slow tests need not run once per database."""
+    db = tmp_path_factory.mktemp("transcribe") / "db.sqlite"
+    return app_factory(make_settings(database_url=f"sqlite:///{db}", audio_tmp_dir=audio_dir))
+
+
+def test_a_three_minute_answer_transcribes(
+    transcribe_client: TestClient, long_answer: tuple[str, Path], audio_dir: Path
+) -> None:
+    said, wav = long_answer
+    r = transcribe_client.post(
+        "/v1/transcribe", files={"audio": ("long.ogg", encode(wav, "ogg"), "audio/ogg")}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert 180.0 < body["speech"]["duration_s"] < make_settings().max_audio_seconds
+    heard = body["transcript"]["raw"]
+    # Nothing is lost past Whisper's 30-second window: the whole answer is there, in order.
+    assert len(normalize_words(heard)) >= 0.85 * len(normalize_words(said)), heard
+    assert word_error_rate(said, heard) <= 0.3, heard
+    assert list(audio_dir.iterdir()) == []
+
+
+def test_past_the_duration_limit_is_422(
+    app_factory: AppFactory, long_answer: tuple[str, Path], tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    audio_tmp = tmp_path / "audio"
+    audio_tmp.mkdir()
+    client = app_factory(make_settings(database_url=db, audio_tmp_dir=audio_tmp, max_audio_seconds=150.0))
+    r = client.post(
+        "/v1/transcribe", files={"audio": ("long.ogg", encode(long_answer[1], "ogg"), "audio/ogg")}
+    )
+    err = _error(r, 422, "audio_rejected")
+    assert "longer than the limit of 150 seconds" in err["message"]
+    assert list(audio_tmp.iterdir()) == []
 
 
 def _start(client: TestClient) -> dict[str, Any]:
