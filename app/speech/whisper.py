@@ -14,6 +14,7 @@ faster-whisper wheel, drops silences, so a long answer is decoded as its speech 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from app.packaged import copy_atomic, join_verified, package_data_file
 from app.speech.audio import Audio
 from app.speech.base import ModelWorker, Transcriber
 
-__all__ = ["PACKAGED_SHA256", "PACKAGED_SIZE", "WhisperTranscriber", "model_dir"]
+__all__ = ["PACKAGED_SHA256", "PACKAGED_SIZE", "WhisperTranscriber", "drop_loops", "model_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,14 @@ _FIX = (
     f"or point {_SETTING} at a CTranslate2 Whisper folder"
 )
 _LANGUAGE = "en"  # the bank and its rubrics are English
+# A decoding loop: one short word or letter four or more times in a row ("N-T-T-T-T-T ..."); nobody
+# says that, so it is kept once. Longer repeated phrases are the corrector's (collapse_repeats).
+_LOOP = re.compile(r"\b(\w{1,12})(?:[-\s,]+\1\b){3,}", re.IGNORECASE)
+
+
+def drop_loops(text: str) -> str:
+    """`text` with runs of a word repeated four or more times in a row kept once."""
+    return _LOOP.sub(r"\1", text)
 
 
 def model_dir(settings: Settings) -> Path:
@@ -127,7 +136,7 @@ class WhisperTranscriber(Transcriber):
             texts = [segment.text.strip() for segment in segments]  # the generator decodes as it goes
         except (RuntimeError, ValueError) as exc:
             raise ProviderUnavailable(f"Whisper failed to transcribe: {exc}") from exc
-        return " ".join(t for t in texts if t)
+        return drop_loops(" ".join(t for t in texts if t))
 
     def describe(self) -> dict[str, str]:
         return {

@@ -184,3 +184,20 @@ def test_unreachable_server_is_provider_unavailable(sentence_audio: Audio) -> No
     settings = make_settings(stt="openai", stt_base_url=f"http://127.0.0.1:{port}/v1", stt_timeout_s=5)
     with pytest.raises(ProviderUnavailable, match="unreachable"):
         asyncio.run(create_transcriber(settings).transcribe(sentence_audio))
+
+
+def test_a_full_transcription_queue_is_provider_unavailable(
+    whisper: Transcriber, sentence_audio: Audio
+) -> None:
+    """One answer decodes on the model's thread; past stt_queue_size waiting answers the next gets a 503."""
+    one = create_transcriber(make_settings(stt="whisper", stt_queue_size=1))
+
+    async def two_at_once() -> list[str | BaseException]:
+        return await asyncio.gather(
+            one.transcribe(sentence_audio), one.transcribe(sentence_audio), return_exceptions=True
+        )
+
+    first, second = asyncio.run(two_at_once())
+    assert isinstance(first, str) and "overfitting" in first.lower(), first
+    assert isinstance(second, ProviderUnavailable) and second.status_code == 503
+    assert "busy" in second.message
