@@ -35,7 +35,7 @@ from app.interviews.schemas import (
 from app.llm.base import StreamOutcome
 from app.scoring.schemas import ScoreResult
 from app.speech.deps import GlossaryDep, TranscriberDep, answer_body_openapi, json_or_audio
-from app.speech.service import SpokenAnswer, question_prompt, transcribe_upload
+from app.speech.service import SpokenAnswer, question_prompt, speech_record, transcribe_upload
 
 __all__ = ["router"]
 
@@ -118,8 +118,11 @@ async def answer(
             else None,
         )
     text = body.text if isinstance(body, AnswerIn) else spoken.corrected if spoken else ""
-    transcript = spoken.transcript.model_dump(mode="json") if spoken else None
-    speech = spoken.speech.model_dump(mode="json") if spoken else None
+    if isinstance(body, AnswerIn) and body.spoken is not None:  # transcribed by the page, then reviewed
+        spoken = body.spoken
+    transcript, speech = (
+        speech_record(spoken, text, limit=settings.max_answer_chars) if spoken else (None, None)
+    )
     if not stream:
         return await service.answer_interview(
             session=session,

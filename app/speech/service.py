@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from app.bank.models import Bank, KeyPoint, Question
 from app.config import Settings
-from app.errors import AudioRejected, QuestionNotFound
+from app.errors import AnswerTooLarge, AudioRejected, QuestionNotFound
 from app.speech.audio import decode_audio
 from app.speech.base import Transcriber
 from app.speech.correction import Correction, Corrector, Glossary
@@ -23,6 +23,7 @@ __all__ = [
     "decoding_prompt",
     "question_prompt",
     "read_upload",
+    "speech_record",
     "transcribe_answer",
     "transcribe_upload",
 ]
@@ -87,6 +88,20 @@ class SpokenAnswer(BaseModel):
 
 class TranscribeOut(SpokenAnswer):
     question_id: str | None = None
+
+
+def speech_record(
+    spoken: SpokenAnswer, sent: str, *, limit: int
+) -> tuple[dict[str, object], dict[str, object]]:
+    """What a turn answered by voice stores: the raw and corrected transcript, the text finally sent
+    and whether the candidate edited it first, and the speaking metrics (transcript, speech)."""
+    for name, value in (("raw", spoken.raw), ("corrected", spoken.corrected)):
+        if len(value) > limit:
+            raise AnswerTooLarge(f"spoken.transcript.{name}: {len(value)} characters; the limit is {limit}")
+    edited = " ".join(sent.split()) != " ".join(spoken.corrected.split())
+    transcript = spoken.transcript.model_dump(mode="json")
+    transcript.update(final=sent, edited=edited, provider=spoken.provider)
+    return transcript, spoken.speech.model_dump(mode="json")
 
 
 async def read_upload(upload: UploadFile | bytes, *, limit: int) -> bytes:

@@ -221,3 +221,49 @@ def test_bad_spoken_answers_leave_the_turn_open(speech_client: TestClient) -> No
         speech_client.post(url, json={"text": "Dropout zeroes random units while training."}).status_code
         == 200
     )
+
+
+def test_a_reviewed_spoken_answer_keeps_its_speech_data(
+    speech_client: TestClient, sentence_wav: Path
+) -> None:
+    """The page's path: transcribe, let the candidate review (and maybe edit), send the text with the
+    transcript; the turn records that it was spoken, both transcripts, the metrics and the edit."""
+    started = _start(speech_client)
+    iid, qid = started["id"], started["question"]["id"]
+    heard = speech_client.post(
+        "/v1/transcribe",
+        files={"audio": ("a.webm", encode(sentence_wav, "webm"), "audio/webm")},
+        data={"question_id": qid},
+    ).json()
+    spoken = {k: heard[k] for k in ("transcript", "speech", "provider")}
+    corrected = heard["transcript"]["corrected"]
+    edited_text = corrected + " It is turned off at inference time."
+    url = f"/v1/interviews/{iid}/answers"
+    assert speech_client.post(url, json={"text": edited_text, "spoken": spoken}).status_code == 200
+    r = speech_client.post(url, json={"text": f"  {corrected} ", "spoken": spoken})  # sent as transcribed
+    assert r.status_code == 200, r.text
+    turns = speech_client.get(f"/v1/interviews/{iid}").json()["turns"]
+    first, second = turns[0], turns[1]
+    assert first["answer"] == edited_text and first["speech"] == heard["speech"]
+    assert first["transcript"]["raw"] == heard["transcript"]["raw"]
+    assert first["transcript"]["corrected"] == corrected
+    assert first["transcript"]["final"] == edited_text and first["transcript"]["edited"] is True
+    assert first["transcript"]["provider"] == "whisper"
+    assert second["transcript"]["edited"] is False
+    report = speech_client.get(f"/v1/interviews/{iid}/report.json").json()
+    assert report["speaking"]["answers"] == 2
+    assert [t["spoken"] for t in report["turns"]] == [True, True]
+    md = speech_client.get(f"/v1/interviews/{iid}/report.md").text
+    assert md.count("Heard by the speech model") == 2
+    assert md.count("Heard by the speech model (edited before sending)") == 1
+    # A typed answer carries no speech data.
+    typed = _start(speech_client)["id"]
+    speech_client.post(f"/v1/interviews/{typed}/answers", json={"text": "Dropout drops units."})
+    assert speech_client.get(f"/v1/interviews/{typed}").json()["turns"][0]["transcript"] is None
+
+
+def test_spoken_data_is_validated(speech_client: TestClient) -> None:
+    iid = _start(speech_client)["id"]
+    url = f"/v1/interviews/{iid}/answers"
+    _error(speech_client.post(url, json={"text": "x", "spoken": {"transcript": {}}}), 422, "invalid_input")
+    assert speech_client.get(f"/v1/interviews/{iid}").json()["turns"] == []
