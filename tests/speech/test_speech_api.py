@@ -189,6 +189,7 @@ def test_spoken_answer_is_scored_and_stored(
     turn = speech_client.get(f"/v1/interviews/{iid}").json()["turns"][0]
     assert turn["answer"] == out["transcript"]["corrected"]
     assert turn["transcript"] == out["transcript"] and turn["speech"] == out["speech"]
+    assert turn["transcript"]["provider"] == "whisper" and turn["transcript"]["edited"] is False
     assert list(audio_dir.iterdir()) == []
 
 

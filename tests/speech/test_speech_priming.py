@@ -96,3 +96,17 @@ def test_a_spoken_wrong_answer_still_scores_as_wrong(
         typed, heard = scorer.score_many([(rubric, said), (rubric, spoken.corrected)])
         assert typed.band in wrong_bands, (q.id, typed.value)
         assert heard.band in wrong_bands, (q.id, said, spoken.corrected, heard.value)
+
+
+def test_the_prompt_is_the_question_and_its_terms_or_a_follow_ups_own(bank: Bank) -> None:
+    q = next(q for q in sorted(bank.questions.values(), key=lambda q: q.id) if q.follow_ups)
+    prompt = question_prompt(q)
+    assert prompt.startswith(" ".join(q.text.split()))
+    assert all(t in prompt for t in _terms(q))
+    f = q.follow_ups[0]
+    own = question_prompt(q, follow_up_id=f.id, follow_up_text=f.text)
+    assert own.startswith(" ".join(f.text.split())) and q.text not in own
+    assert all(t in own for kp in f.key_points for t in kp.terms)
+    # A follow-up the coach wrote has no terms of its own: its text, then the question's terms.
+    free = question_prompt(q, follow_up_text="Why does that help?")
+    assert free.startswith("Why does that help?") and all(t in free for t in _terms(q))
