@@ -41,7 +41,8 @@ _BUILTINS = {
 
 class ModelWorker:
     """One thread for a local model, so decoding never blocks the event loop, and a bounded queue in
-    front of it: past `queue_size` waiting answers, or `timeout_s` of waiting, ProviderUnavailable (503)."""
+    front of it: past `queue_size` waiting answers, or `timeout_s` of waiting and decoding,
+    ProviderUnavailable (503). The transcribers pass STT_TIMEOUT_S plus the audio's own length."""
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -56,7 +56,7 @@ class MoonshineTranscriber(Transcriber):
         return await _worker().run(
             lambda: self.transcribe_sync(audio),
             queue_size=self.settings.stt_queue_size,
-            timeout_s=self.settings.stt_timeout_s,
+            timeout_s=self.settings.stt_timeout_s + audio.duration_s,  # a long answer may take longer
         )
 
     def transcribe_sync(self, audio: Audio, *, prompt: str | None = None) -> str:
