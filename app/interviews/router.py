@@ -35,7 +35,7 @@ from app.interviews.schemas import (
 from app.llm.base import StreamOutcome
 from app.scoring.schemas import ScoreResult
 from app.speech.deps import GlossaryDep, TranscriberDep, answer_body_openapi, json_or_audio
-from app.speech.service import SpokenAnswer, transcribe_upload
+from app.speech.service import SpokenAnswer, question_prompt, speech_record, transcribe_upload
 
 __all__ = ["router"]
 
@@ -106,18 +106,30 @@ async def answer(
         interview = service.get_interview(session=session, interview_id=interview_id, owner=owner)
         if interview.status == "completed":
             raise InterviewFinished(f"interview {interview_id!r} is completed; start a new one")
+        asked = bank.get(interview.question_ids[interview.position])
         spoken = await transcribe_upload(
             transcriber=transcriber,
             upload=body,
             filename=body.filename,
             content_type=body.content_type,
             settings=settings,
-            bank_question=bank.get(interview.question_ids[interview.position]),
+            bank_question=asked,
             glossary=glossary,
+            # speech (issue 19): prime the decoder with what was asked, a follow-up's own terms included
+            prompt=question_prompt(
+                asked,
+                follow_up_id=interview.current_follow_up_id,
+                follow_up_text=interview.current_follow_up_text,
+            )
+            if asked is not None
+            else None,
         )
     text = body.text if isinstance(body, AnswerIn) else spoken.corrected if spoken else ""
-    transcript = spoken.transcript.model_dump(mode="json") if spoken else None
-    speech = spoken.speech.model_dump(mode="json") if spoken else None
+    if isinstance(body, AnswerIn) and body.spoken is not None:  # transcribed by the page, then reviewed
+        spoken = body.spoken
+    transcript, speech = (
+        speech_record(spoken, text, limit=settings.max_answer_chars) if spoken else (None, None)
+    )
     if not stream:
         return await service.answer_interview(
             session=session,

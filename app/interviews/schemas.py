@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.bank.models import Level
 from app.scoring.schemas import Band, ScoreResult
+from app.speech.service import SpokenAnswer
 
 __all__ = [
     "AnswerIn",
@@ -38,6 +39,12 @@ class InterviewCreate(_In):
 
 class AnswerIn(_In):
     text: str = Field(min_length=1, description="the answer; longer than max_answer_chars gives 413")
+    # speech (issue 19): a spoken answer the page transcribed and showed for review before sending
+    spoken: SpokenAnswer | None = Field(
+        default=None,
+        description="the POST /v1/transcribe result `text` came from; the turn keeps it and whether "
+        "`text` was edited from its corrected transcript",
+    )
 
 
 class QuestionBrief(BaseModel):

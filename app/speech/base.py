@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import EntryPoint
+from typing import TypeVar
 
 from app.config import Settings
+from app.errors import ProviderUnavailable
 from app.providers import available, load_provider_class
 from app.speech.audio import Audio
 
-__all__ = ["ENTRY_POINT_GROUP", "Transcriber", "available_transcribers", "create_transcriber"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ModelWorker",
+    "Transcriber",
+    "available_transcribers",
+    "create_transcriber",
+]
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -19,22 +33,58 @@ ENTRY_POINT_GROUP = "mockinterview.stt"
 # The same entries pyproject.toml declares, so a source checkout that was never pip-installed
 # still finds the built-ins; installed entry points (ours or a plugin's) take precedence.
 _BUILTINS = {
+    "whisper": "app.speech.whisper:WhisperTranscriber",
     "moonshine": "app.speech.moonshine:MoonshineTranscriber",
     "openai": "app.speech.openai_stt:OpenAITranscriber",
 }
 
 
+class ModelWorker:
+    """One thread for a local model, so decoding never blocks the event loop, and a bounded queue in
+    front of it: past `queue_size` waiting answers, or `timeout_s` of waiting and decoding,
+    ProviderUnavailable (503). The transcribers pass STT_TIMEOUT_S plus the audio's own length."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stt-{name}")
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    async def run(self, fn: Callable[[], _T], *, queue_size: int, timeout_s: float) -> _T:
+        with self._lock:
+            if self._pending >= queue_size:
+                raise ProviderUnavailable(
+                    f"speech-to-text is busy ({self._pending} spoken answers waiting); try again shortly"
+                )
+            self._pending += 1
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self._executor, fn)
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout=timeout_s)
+            except TimeoutError as exc:
+                raise ProviderUnavailable(
+                    f"{self.name} did not finish transcribing in {timeout_s:g}s"
+                ) from exc
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+
 class Transcriber(ABC):
-    """Turns decoded speech (16 kHz mono float32) into text; `moonshine` is the offline default."""
+    """Turns decoded speech (16 kHz mono float32) into text; `whisper` is the offline default."""
 
     name: str = "transcriber"
+    primable: bool = False  # whether `transcribe` uses its prompt
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     @abstractmethod
-    async def transcribe(self, audio: Audio) -> str:
-        """The words spoken, as plain text. Provider failures raise ProviderUnavailable."""
+    async def transcribe(self, audio: Audio, *, prompt: str | None = None) -> str:
+        """The words spoken, as plain text. Provider failures raise ProviderUnavailable.
+
+        `prompt` is text the answer is likely to use (the question and its terms); a provider whose
+        model can be primed with it does so, the others ignore it."""
 
     def describe(self) -> dict[str, str]:
         return {"name": self.name}

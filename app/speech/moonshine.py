@@ -1,8 +1,7 @@
-"""The offline default: Moonshine tiny-en, whose weights ship inside the moonshine-voice 0.1.0 wheel."""
+"""The light offline option: Moonshine tiny-en, whose weights ship inside the moonshine-voice 0.1.0 wheel."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from functools import lru_cache
 from typing import Any
@@ -10,11 +9,16 @@ from typing import Any
 from app.config import Settings
 from app.errors import ConfigurationError, ProviderUnavailable
 from app.speech.audio import Audio
-from app.speech.base import Transcriber
+from app.speech.base import ModelWorker, Transcriber
 
 __all__ = ["MoonshineTranscriber"]
 
 _MODEL_NAME = "tiny-en"
+
+
+@lru_cache(maxsize=1)
+def _worker() -> ModelWorker:
+    return ModelWorker("moonshine")
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +43,8 @@ def _shared_model() -> tuple[Any, threading.Lock, type[Exception]]:
 
 
 class MoonshineTranscriber(Transcriber):
-    """Runs on the CPU in a worker thread, so the event loop keeps serving other requests."""
+    """Runs on the CPU in a worker thread, so the event loop keeps serving other requests. It cannot be
+    primed: the question's vocabulary reaches its transcripts through the corrector only."""
 
     name = "moonshine"
 
@@ -47,10 +52,14 @@ class MoonshineTranscriber(Transcriber):
         super().__init__(settings)
         self._model, self._lock, self._error = _shared_model()
 
-    async def transcribe(self, audio: Audio) -> str:
-        return await asyncio.to_thread(self.transcribe_sync, audio)
+    async def transcribe(self, audio: Audio, *, prompt: str | None = None) -> str:
+        return await _worker().run(
+            lambda: self.transcribe_sync(audio),
+            queue_size=self.settings.stt_queue_size,
+            timeout_s=self.settings.stt_timeout_s + audio.duration_s,  # a long answer may take longer
+        )
 
-    def transcribe_sync(self, audio: Audio) -> str:
+    def transcribe_sync(self, audio: Audio, *, prompt: str | None = None) -> str:
         """Blocking transcription, for scripts and benchmarks."""
         with self._lock:
             try:

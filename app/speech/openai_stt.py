@@ -32,6 +32,7 @@ class OpenAITranscriber(Transcriber):
     """Settings: stt_base_url (None means api.openai.com), stt_api_key, stt_model."""
 
     name = "openai"
+    primable = True
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -48,12 +49,13 @@ class OpenAITranscriber(Transcriber):
             max_retries=1,
         )
 
-    async def transcribe(self, audio: Audio) -> str:
+    async def transcribe(self, audio: Audio, *, prompt: str | None = None) -> str:
         try:
             result = await self._client.audio.transcriptions.create(
                 model=self.settings.stt_model,
                 file=("answer.wav", to_wav_bytes(audio), "audio/wav"),
                 response_format="json",
+                prompt=prompt or openai.omit,
             )
         except openai.APIStatusError as exc:
             raise ProviderUnavailable(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from app.bank.models import Bank, Question
+from app.bank.models import Bank, KeyPoint, Question
 from app.config import Settings
-from app.errors import AudioRejected, QuestionNotFound
+from app.errors import AnswerTooLarge, AudioRejected, QuestionNotFound
 from app.speech.audio import decode_audio
 from app.speech.base import Transcriber
 from app.speech.correction import Correction, Corrector, Glossary
@@ -19,12 +20,46 @@ __all__ = [
     "SpokenAnswer",
     "Transcript",
     "TranscribeOut",
+    "decoding_prompt",
+    "question_prompt",
     "read_upload",
+    "speech_record",
     "transcribe_answer",
     "transcribe_upload",
 ]
 
 _CHUNK = 256 * 1024
+
+
+def decoding_prompt(text: str, key_points: Sequence[KeyPoint]) -> str:
+    """What the decoder is primed with: the question asked, then its key points' terms.
+
+    Whisper reads it as text that came before the answer, so the answer's technical words come out
+    spelled as the rubric spells them. It names terms only; it never carries an answer."""
+    terms: list[str] = []
+    seen: set[str] = set()
+    for kp in key_points:
+        for term in kp.terms:
+            if term.lower() not in seen:
+                seen.add(term.lower())
+                terms.append(term)
+    text = " ".join(text.split())
+    return f"{text} {', '.join(terms)}." if terms else text
+
+
+def question_prompt(
+    question: Question, *, follow_up_id: str | None = None, follow_up_text: str | None = None
+) -> str:
+    """The prompt for an answer to `question`, or to one of its follow-ups (the follow-up's own terms;
+    a free-form follow-up the coach wrote has none, so it is primed with its text and the question's)."""
+    if follow_up_id is not None:
+        try:
+            follow_up = question.follow_up(follow_up_id)
+        except KeyError:
+            follow_up = None
+        if follow_up is not None:
+            return decoding_prompt(follow_up_text or follow_up.text, follow_up.key_points)
+    return decoding_prompt(follow_up_text or question.text, question.key_points)
 
 
 class Transcript(BaseModel):
@@ -55,6 +90,20 @@ class TranscribeOut(SpokenAnswer):
     question_id: str | None = None
 
 
+def speech_record(
+    spoken: SpokenAnswer, sent: str, *, limit: int
+) -> tuple[dict[str, object], dict[str, object]]:
+    """What a turn answered by voice stores: the raw and corrected transcript, the text finally sent
+    and whether the candidate edited it first, and the speaking metrics (transcript, speech)."""
+    for name, value in (("raw", spoken.raw), ("corrected", spoken.corrected)):
+        if len(value) > limit:
+            raise AnswerTooLarge(f"spoken.transcript.{name}: {len(value)} characters; the limit is {limit}")
+    edited = " ".join(sent.split()) != " ".join(spoken.corrected.split())
+    transcript = spoken.transcript.model_dump(mode="json")
+    transcript.update(final=sent, edited=edited, provider=spoken.provider)
+    return transcript, spoken.speech.model_dump(mode="json")
+
+
 async def read_upload(upload: UploadFile | bytes, *, limit: int) -> bytes:
     """The upload's bytes, reading at most one byte past the limit so a huge file is refused early."""
     if isinstance(upload, bytes):
@@ -83,13 +132,18 @@ async def transcribe_upload(
     settings: Settings,
     bank_question: Question | None = None,
     glossary: Glossary | None = None,
+    prompt: str | None = None,
 ) -> SpokenAnswer:
-    """Raw and corrected transcript plus speaking metrics; AudioRejected (4xx) for unusable audio."""
+    """Raw and corrected transcript plus speaking metrics; AudioRejected (4xx) for unusable audio.
+
+    `prompt` primes the decoder (default: the question's, when one is given and stt_prime is on)."""
     data = await read_upload(upload, limit=settings.max_audio_bytes)
     audio = await asyncio.to_thread(
         decode_audio, data, filename=filename, content_type=content_type, settings=settings
     )
-    raw = (await transcriber.transcribe(audio)).strip()
+    if prompt is None and bank_question is not None:
+        prompt = question_prompt(bank_question)
+    raw = (await transcriber.transcribe(audio, prompt=prompt if settings.stt_prime else None)).strip()
     if not raw:
         raise AudioRejected("no speech was recognised in the audio")
     if glossary is not None:

@@ -104,6 +104,10 @@ def render_markdown(report: SessionReport) -> str:
         out += ["", f"Feedback: {_inline(t.feedback)}", ""]
         if t.degraded:
             out += [f"_Offline fallback: {_inline(t.degraded_reason or 'LLM unavailable')}_", ""]
+        heard = t.transcript.get("raw") if t.transcript else None
+        if isinstance(heard, str) and heard:
+            edited = " (edited before sending)" if t.transcript and t.transcript.get("edited") is True else ""
+            out += [f"Heard by the speech model{edited}:", "", _quote(heard), ""]
         if t.speech:
             metrics = ", ".join(f"{_label(k)} {v:g}" for k, v in numeric_metrics(t.speech).items())
             if metrics:

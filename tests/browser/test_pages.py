@@ -253,14 +253,25 @@ def test_spoken_answer(
     expect(page.locator("#answer")).to_be_focused()
     page.screenshot(path=artifacts / "13-transcribed.png", full_page=True)
 
+    # The candidate corrects the transcript before sending; the turn keeps both and says so.
+    sent = transcript.strip() + " At test time all units are kept."
+    page.locator("#answer").fill(sent)
     before = page.locator(".msg.feedback:not([aria-busy])").count()
-    page.locator("#answer").press("Enter")
+    with page.expect_request(lambda r: r.method == "POST" and "/answers" in r.url) as posted:
+        page.locator("#answer").press("Enter")
     _wait_turn(page, before)
     spoken = page.locator(".msg.candidate").last
     expect(spoken.locator(".who")).to_contain_text("spoken")
     expect(spoken.locator(".speaking")).to_contain_text("words/min")
     expect(spoken.locator(".score-card")).to_be_visible()
     page.screenshot(path=artifacts / "14-spoken-scored.png", full_page=True)
+    found = re.search(r"/v1/interviews/([^/]+)/answers", posted.value.url)
+    assert found, posted.value.url
+    turn = page.request.get(f"{live_server.url}/v1/interviews/{found.group(1)}").json()["turns"][0]
+    assert turn["answer"] == sent
+    assert turn["transcript"]["corrected"] == transcript.strip() and turn["transcript"]["raw"]
+    assert turn["transcript"]["edited"] is True and turn["transcript"]["provider"] == "whisper"
+    assert turn["speech"]["duration_s"] > 5 and turn["speech"]["words_per_minute"] > 60
     assert console.errors == []
 
 

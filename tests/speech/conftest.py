@@ -1,4 +1,4 @@
-"""Speech fixtures: real speech from espeak-ng, re-encoded by ffmpeg, and the real Moonshine model."""
+"""Speech fixtures: real speech from espeak-ng, re-encoded by ffmpeg; the real Whisper and Moonshine."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def encode(wav: Path, fmt: str) -> bytes:
 @pytest.fixture(scope="session")
 def sentence_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesise(SENTENCE, tmp_path_factory.mktemp("speech") / "sentence.wav")
+
+
+@pytest.fixture(scope="session")
+def whisper() -> Iterator[Transcriber]:
+    """The default transcriber (Whisper base, joined from its wheels into the cache folder once)."""
+    transcriber = create_transcriber(make_settings(stt="whisper"))
+    yield transcriber
+    transcriber.close()
 
 
 @pytest.fixture(scope="session")

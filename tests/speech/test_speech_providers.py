@@ -1,5 +1,6 @@
-"""The transcriber registry, the offline Moonshine model, and the OpenAI-compatible provider against a
-real HTTP server on 127.0.0.1 that answers /v1/audio/transcriptions with our own Moonshine model."""
+"""The transcriber registry, the offline Whisper (default) and Moonshine models, and the OpenAI-compatible
+provider against a real HTTP server on 127.0.0.1 that answers /v1/audio/transcriptions with our own
+Moonshine model."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.speech.base import Transcriber, available_transcribers, create_transcri
 from app.speech.evaluation import word_error_rate
 from app.speech.moonshine import MoonshineTranscriber
 from app.speech.openai_stt import OpenAITranscriber
+from app.speech.whisper import PACKAGED_SHA256, PACKAGED_SIZE, WhisperTranscriber
 from tests.speech.conftest import SENTENCE
 from tests.support import make_settings
 
@@ -42,8 +44,11 @@ def _transcription_app(moonshine: Transcriber, seen: list[dict[str, str]]) -> Fa
         file: Annotated[UploadFile, File()],
         model: Annotated[str, Form()],
         response_format: Annotated[str, Form()] = "json",
+        prompt: Annotated[str | None, Form()] = None,
     ) -> dict[str, str]:
         seen.append({"model": model, "filename": file.filename or "", "format": response_format})
+        if prompt is not None:
+            seen[-1]["prompt"] = prompt
         if model == "broken":
             raise HTTPException(status_code=500, detail="model crashed")
         data = await file.read()
@@ -75,14 +80,14 @@ def stt_server(moonshine: Transcriber) -> Iterator[tuple[str, list[dict[str, str
 
 
 def test_registry_lists_the_built_ins() -> None:
-    assert {"moonshine", "openai"} <= set(available_transcribers())
+    assert {"whisper", "moonshine", "openai"} <= set(available_transcribers())
 
 
 def test_unknown_provider_fails_at_start_naming_the_installed_ones() -> None:
     with pytest.raises(ConfigurationError) as info:
         create_transcriber(make_settings(stt="whisperx"))
     assert "whisperx" in info.value.message
-    assert "moonshine" in info.value.message and "openai" in info.value.message
+    assert all(name in info.value.message for name in ("whisper", "moonshine", "openai"))
 
 
 def test_openai_provider_without_key_or_url_fails_at_start() -> None:
@@ -90,12 +95,54 @@ def test_openai_provider_without_key_or_url_fails_at_start() -> None:
         create_transcriber(make_settings(stt="openai", stt_base_url=None, stt_api_key=None))
 
 
-def test_moonshine_is_the_default_and_hears_the_sentence(
-    moonshine: Transcriber, sentence_audio: Audio
+def test_whisper_is_the_default_and_hears_the_sentence(whisper: Transcriber, sentence_audio: Audio) -> None:
+    assert make_settings().stt == "whisper"
+    assert isinstance(whisper, WhisperTranscriber)
+    text = asyncio.run(whisper.transcribe(sentence_audio))
+    # Unprimed Whisper base: "Drop out randomly switch and off you hit storing training, which
+    # reduces overfitting." (the bench's longer answers, not this one sentence, measure its WER)
+    assert "randomly switch" in text.lower() and "reduces overfitting" in text.lower(), text
+
+
+def test_whisper_primed_with_the_question_spells_its_terms(
+    whisper: Transcriber, sentence_audio: Audio
 ) -> None:
-    assert make_settings().stt == "moonshine"
+    plain = asyncio.run(whisper.transcribe(sentence_audio))
+    primed = asyncio.run(
+        whisper.transcribe(sentence_audio, prompt="What is dropout? dropout, switch off units, overfitting.")
+    )
+    assert "dropout" in primed.lower(), primed
+    assert word_error_rate(SENTENCE, primed) < word_error_rate(SENTENCE, plain), (plain, primed)
+
+
+def test_packaged_whisper_is_joined_and_verified_in_the_cache(whisper: Transcriber) -> None:
+    assert isinstance(whisper, WhisperTranscriber)
+    folder = whisper.model_dir
+    assert folder == make_settings().cache_dir / "whisper" / "base"
+    assert {p.name for p in folder.iterdir()} >= {
+        "model.bin",
+        "config.json",
+        "tokenizer.json",
+        "vocabulary.txt",
+    }
+    assert (folder / "model.bin").stat().st_size == PACKAGED_SIZE
+    assert PACKAGED_SHA256 in (folder / "model.bin.verified").read_text()
+
+
+def test_a_missing_or_broken_whisper_model_fails_at_start_naming_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="MOCKINTERVIEW_WHISPER_MODEL_DIR"):
+        create_transcriber(make_settings(stt="whisper", whisper_model_dir=tmp_path / "nowhere"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    (broken / "model.bin").write_bytes(b"\0" * 1024)  # a truncated download, say
+    with pytest.raises(ConfigurationError, match="MOCKINTERVIEW_WHISPER_MODEL_DIR"):
+        create_transcriber(make_settings(stt="whisper", whisper_model_dir=broken))
+
+
+def test_moonshine_stays_as_the_light_option(moonshine: Transcriber, sentence_audio: Audio) -> None:
     assert isinstance(moonshine, MoonshineTranscriber)
-    text = asyncio.run(moonshine.transcribe(sentence_audio))
+    text = asyncio.run(moonshine.transcribe(sentence_audio, prompt="ignored: tiny-en cannot be primed"))
     # Raw tiny-en output, before correction: "Drop out randomly switches off unit storing training,
     # which reduces overfeeding."
     assert "randomly switches off" in text.lower(), text
@@ -108,11 +155,16 @@ def test_openai_provider_round_trip(
     base_url, seen = stt_server
     transcriber = create_transcriber(make_settings(stt="openai", stt_base_url=base_url, stt_model="tiny-en"))
     assert isinstance(transcriber, OpenAITranscriber)
-    remote = asyncio.run(transcriber.transcribe(sentence_audio))
+    remote = asyncio.run(transcriber.transcribe(sentence_audio, prompt="What is dropout?"))
     local = asyncio.run(moonshine.transcribe(sentence_audio))
     # The audio crossed the wire as 16-bit WAV; the same model hears the same words.
     assert word_error_rate(local, remote) <= 0.1
-    assert seen[-1] == {"model": "tiny-en", "filename": "answer.wav", "format": "json"}
+    assert seen[-1] == {
+        "model": "tiny-en",
+        "filename": "answer.wav",
+        "format": "json",
+        "prompt": "What is dropout?",
+    }
 
 
 def test_openai_server_error_is_provider_unavailable(
@@ -132,3 +184,20 @@ def test_unreachable_server_is_provider_unavailable(sentence_audio: Audio) -> No
     settings = make_settings(stt="openai", stt_base_url=f"http://127.0.0.1:{port}/v1", stt_timeout_s=5)
     with pytest.raises(ProviderUnavailable, match="unreachable"):
         asyncio.run(create_transcriber(settings).transcribe(sentence_audio))
+
+
+def test_a_full_transcription_queue_is_provider_unavailable(
+    whisper: Transcriber, sentence_audio: Audio
+) -> None:
+    """One answer decodes on the model's thread; past stt_queue_size waiting answers the next gets a 503."""
+    one = create_transcriber(make_settings(stt="whisper", stt_queue_size=1))
+
+    async def two_at_once() -> list[str | BaseException]:
+        return await asyncio.gather(
+            one.transcribe(sentence_audio), one.transcribe(sentence_audio), return_exceptions=True
+        )
+
+    first, second = asyncio.run(two_at_once())
+    assert isinstance(first, str) and "overfitting" in first.lower(), first
+    assert isinstance(second, ProviderUnavailable) and second.status_code == 503
+    assert "busy" in second.message

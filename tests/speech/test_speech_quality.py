@@ -1,10 +1,11 @@
-"""Quality on real speech: espeak-ng reads bank reference answers, Moonshine transcribes, the corrector
-fixes, the real scorer grades. Quality only, never time (benchmarks/bench_stt.py reports speed).
+"""Quality on real speech: espeak-ng reads bank reference answers, the default Whisper transcribes
+primed with the question (as the service does), the corrector fixes, the real scorer grades. Quality
+only, never time (benchmarks/bench_stt.py reports speed).
 
-Targets from issue 6: corrected WER <= 0.20 and spoken strong answers within 1.5 points of the
-typed ones. Neither holds on this subset (WER raw 0.42, corrected 0.34; a spoken strong sample scores
-1.66 points below the typed one; tiny-en is the limit): both stay strict xfails, so each turns into a
-failure the day it is met, and the guard tests hold today's level.
+Targets from issue 6, which Moonshine tiny-en never met (WER 0.34 corrected, a spoken strong sample
+1.66 points below the typed one): corrected WER <= 0.20 and spoken strong answers within 1.5 points of
+the typed ones. Issue 19's tighter targets (WER <= 0.15, gap <= 1.0) are measured by the benchmark over
+24 questions (README).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app.speech.audio import decode_audio
 from app.speech.base import Transcriber
 from app.speech.correction import Glossary
 from app.speech.evaluation import spoken_form, word_error_rate
+from app.speech.service import question_prompt
 from benchmarks.bench_stt import answer_text, pick_questions
 from tests.speech.conftest import synthesise
 from tests.support import make_settings
@@ -44,7 +46,7 @@ class Measured:
 def measured(
     bank: Bank,
     scorer: Scorer,
-    moonshine: Transcriber,
+    whisper: Transcriber,
     glossary: Glossary,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Measured:
@@ -56,7 +58,7 @@ def measured(
         spoken = spoken_form(text)
         wav = synthesise(spoken, folder / f"{name}.wav")
         audio = decode_audio(wav.read_bytes(), filename=wav.name, content_type="audio/wav", settings=settings)
-        raw = asyncio.run(moonshine.transcribe(audio))
+        raw = asyncio.run(whisper.transcribe(audio, prompt=question_prompt(q)))
         return spoken, raw, glossary.corrector(q).correct(raw)[0]
 
     for q in pick_questions(bank, SUBSET):
@@ -79,28 +81,15 @@ def measured(
     )
 
 
-def test_correction_lowers_wer_and_holds_todays_level(measured: Measured) -> None:
-    assert measured.wer_corrected < measured.wer_raw, measured.rows
-    assert measured.wer_corrected <= 0.40, measured.rows
-    assert all(cor <= raw + 0.02 for _, raw, cor, _, _ in measured.rows), measured.rows
-
-
-def test_spoken_answers_still_score_as_strong_answers(measured: Measured) -> None:
-    assert statistics.median(spoken for *_, spoken in measured.rows) >= 6.5, measured.rows
-
-
-@pytest.mark.xfail(strict=True, reason="issue 6 target not met: tiny-en on espeak-ng speech, measured 0.34")
-def test_target_corrected_wer(measured: Measured) -> None:
+def test_corrected_wer_meets_issue_6s_target(measured: Measured) -> None:
     assert measured.wer_corrected <= 0.20, measured.rows
+    # Correction may not undo what the primed decoder got right.
+    assert all(cor <= raw + 0.05 for _, raw, cor, _, _ in measured.rows), measured.rows
 
 
-@pytest.mark.xfail(strict=True, reason="issue 6 target not met: spoken strong samples lose 1.66 points")
-def test_target_score_gap(measured: Measured) -> None:
+def test_spoken_strong_answers_score_like_typed_ones(measured: Measured) -> None:
     assert measured.score_gap <= 1.5, measured.rows
-
-
-def test_score_gap_holds_todays_level(measured: Measured) -> None:
-    assert measured.score_gap <= 2.2, measured.rows
+    assert statistics.median(spoken for *_, spoken in measured.rows) >= 7.0, measured.rows
 
 
 def test_benchmark_helpers_pick_a_fixed_spread(bank: Bank) -> None:

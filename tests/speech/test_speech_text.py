@@ -14,6 +14,7 @@ from app.speech.audio import SAMPLE_RATE, decode_audio
 from app.speech.correction import Corrector, Glossary, collapse_repeats
 from app.speech.evaluation import normalize_words, spoken_form, word_error_rate
 from app.speech.metrics import count_fillers, speaking_metrics
+from app.speech.whisper import drop_loops
 from tests.speech.conftest import synthesise
 from tests.support import make_settings
 
@@ -119,3 +120,12 @@ def test_wer_and_spoken_form() -> None:
     )
     assert word_error_rate("the cat sat", "the cat sat") == 0.0
     assert word_error_rate("the cat sat", "a cat sat down") == pytest.approx(2 / 3)
+
+
+def test_whisper_decoding_loops_are_kept_once() -> None:
+    # Whisper base, primed, on a spoken answer about anomaly detection (bench_stt.py, one run).
+    heard = "flag high reconstruction error, since N-T-T-T-T-T-T-T-T A conditional GAN"
+    assert drop_loops(heard) == "flag high reconstruction error, since N-T A conditional GAN"
+    assert drop_loops("no no no no, that is wrong") == "no, that is wrong"
+    for said in ("very very good", "a 3-by-3 kernel, 1, 2, 3", "the the model"):
+        assert drop_loops(said) == said

@@ -214,6 +214,8 @@ async function sendAnswer() {
   let result = null;
   try {
     const body = { text };
+    // speech (issue 19): a transcribed answer travels with its transcript and speaking metrics
+    if (spoken) body.spoken = { transcript: spoken.transcript, speech: spoken.speech, provider: spoken.provider };
     const response = await fetch(`/v1/interviews/${encodeURIComponent(state.id)}/answers?stream=true`, {
       method: "POST",
       headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),

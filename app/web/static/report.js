@@ -213,6 +213,13 @@ function turns(report) {
       if (t.degraded) {
         item.append(el("p", { className: "notice notice-warn" }, `Offline rubric feedback${t.degraded_reason ? `: ${t.degraded_reason}` : ""}.`));
       }
+      const heard = t.transcript && typeof t.transcript.raw === "string" ? t.transcript.raw : null;
+      if (heard) {
+        const edited = t.transcript.edited === true ? " (you edited the transcript before sending)" : "";
+        item.append(
+          el("details", { className: "heard" }, el("summary", {}, `What the speech model heard${edited}`), el("p", {}, heard)),
+        );
+      }
       const metrics = speechMetrics(t.speech);
       if (metrics.length) item.append(metricsTable(metrics, "Speaking metrics for this answer"));
       return item;
