@@ -89,13 +89,14 @@ def _lifespan(
 
         runtime = Runtime(settings)
         app.state.runtime = runtime
-        runtime.warmup.expect("database", "bank", "llm", "judge", "scorer")
+        runtime.warmup.expect("database", "bank", "llm", "judge", "speech", "scorer")
         app.state.settings = settings
         app.state.session_factory = runtime.open_database()
         app.state.engine = runtime.engine
         app.state.bank = start_review(app, runtime.load_bank())  # seeds rubric versions, DB keys
         app.state.llm = runtime.build_llm(llm)
         app.state.judge = runtime.build_judge(judge)  # its model loads in the background
+        app.state.transcriber = runtime.build_transcriber()
         if scorer is not None:
             runtime.build_scorer(scorer)
         else:  # the embedding model takes seconds: the server listens meanwhile (see app.deps)

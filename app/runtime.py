@@ -27,6 +27,7 @@ from app.errors import ConfigurationError, ProviderUnavailable
 from app.judge.base import Judge
 from app.llm.base import LLMProvider
 from app.scoring.scorer import Scorer
+from app.speech.base import Transcriber
 
 __all__ = ["UNSET", "Runtime", "Unset", "Warmup", "handed_in"]
 
@@ -174,6 +175,18 @@ class Runtime:
         thread = threading.Thread(target=warm, name="warm-scorer", daemon=True)
         thread.start()
         self._closers.append(thread.join)
+
+    def build_transcriber(self) -> Transcriber:
+        """ffmpeg checked and the speech-to-text model the settings name loaded (Whisper: about
+        1.5 s); closed by `close()`."""
+        from app.speech.audio import check_ffmpeg
+        from app.speech.registry import create_transcriber
+
+        with self.warmup.step("speech"):
+            check_ffmpeg(self.settings)
+            transcriber = create_transcriber(self.settings)
+            self._closers.append(transcriber.close)
+        return transcriber
 
     def build_llm(self, llm: LLMProvider | None = None) -> LLMProvider:
         from app.llm.registry import create_llm_provider

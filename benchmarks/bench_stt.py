@@ -35,9 +35,10 @@ from app.bank.loader import load_bank  # noqa: E402
 from app.bank.models import Bank, Kind, Question, SampleLabel  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.speech.audio import Audio, decode_audio  # noqa: E402
-from app.speech.base import Transcriber, create_transcriber  # noqa: E402
+from app.speech.base import Transcriber
 from app.speech.correction import Glossary  # noqa: E402
 from app.speech.evaluation import spoken_form, word_error_rate  # noqa: E402
+from app.speech.registry import create_transcriber  # noqa: E402
 from app.speech.service import question_prompt  # noqa: E402
 
 VOICE = "en-us"

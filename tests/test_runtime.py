@@ -56,7 +56,7 @@ def test_the_server_answers_while_the_scorer_loads(
         ready = client.get("/healthz").json()
         assert ready["ready"] is True and ready["warming"] == [], ready
         assert ready["embedder"]["scorer_version"]
-        assert set(ready["steps"]) == {"database", "bank", "llm", "judge", "scorer"}
+        assert set(ready["steps"]) == {"database", "bank", "llm", "judge", "speech", "scorer"}
         assert all(s["state"] == "ready" and s["seconds"] >= 0 for s in ready["steps"].values())
 
 

@@ -1,4 +1,4 @@
-"""The speech-to-text interface and its registry (entry-point group `mockinterview.stt`)."""
+"""The speech-to-text interface, and the worker local models decode on."""
 
 from __future__ import annotations
 
@@ -8,35 +8,17 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from importlib.metadata import EntryPoint
 from typing import TypeVar
 
 from app.config import Settings
 from app.errors import ProviderUnavailable
-from app.providers import available, load_provider_class
 from app.speech.audio import Audio
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "ModelWorker",
-    "Transcriber",
-    "available_transcribers",
-    "create_transcriber",
-]
+__all__ = ["ModelWorker", "Transcriber"]
 
 _T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
-
-ENTRY_POINT_GROUP = "mockinterview.stt"
-
-# The same entries pyproject.toml declares, so a source checkout that was never pip-installed
-# still finds the built-ins; installed entry points (ours or a plugin's) take precedence.
-_BUILTINS = {
-    "whisper": "app.speech.whisper:WhisperTranscriber",
-    "moonshine": "app.speech.moonshine:MoonshineTranscriber",
-    "openai": "app.speech.openai_stt:OpenAITranscriber",
-}
 
 
 class ModelWorker:
@@ -91,23 +73,3 @@ class Transcriber(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Free model resources; the default holds none."""
-
-
-def available_transcribers() -> dict[str, EntryPoint]:
-    """Every transcriber name that can be selected, built-ins first."""
-    return available(ENTRY_POINT_GROUP, _BUILTINS)
-
-
-def create_transcriber(settings: Settings) -> Transcriber:
-    """Build the transcriber `settings.stt` names; an unknown or broken name fails at start."""
-    cls: type[Transcriber] = load_provider_class(
-        group=ENTRY_POINT_GROUP,
-        builtins=_BUILTINS,
-        name=settings.stt,
-        kind="speech-to-text provider",
-        setting="MOCKINTERVIEW_STT",
-        base=Transcriber,
-    )
-    transcriber = cls(settings)
-    log.info("speech-to-text ready: %s", transcriber.describe())
-    return transcriber

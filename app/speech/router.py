@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
-from app.config import Settings
 from app.deps import BankDep, Owner, SettingsDep
 from app.speech import service
-from app.speech.audio import SUPPORTED, check_ffmpeg
-from app.speech.base import create_transcriber
+from app.speech.audio import SUPPORTED
 from app.speech.deps import GlossaryDep, TranscriberDep
 from app.speech.service import TranscribeOut
 
@@ -22,17 +18,7 @@ __all__ = ["router"]
 log = logging.getLogger(__name__)
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs after the app's own lifespan: check ffmpeg and build the transcriber, failing at start."""
-    settings: Settings = app.state.settings
-    check_ffmpeg(settings)
-    if getattr(app.state, "transcriber", None) is None:  # a test or the CLI may pass one in
-        app.state.transcriber = create_transcriber(settings)
-    yield
-
-
-router = APIRouter(tags=["speech"], lifespan=_lifespan)
+router = APIRouter(tags=["speech"])
 
 
 @router.post("/transcribe")

@@ -11,8 +11,9 @@ import pytest
 
 from app.bank.models import Bank
 from app.config import Settings
-from app.speech.base import Transcriber, create_transcriber
+from app.speech.base import Transcriber
 from app.speech.correction import Glossary
+from app.speech.registry import create_transcriber
 from tests.support import make_settings
 
 SENTENCE = "Dropout randomly switches off units during training, which reduces overfitting."

@@ -18,10 +18,11 @@ from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 
 from app.errors import ConfigurationError, ProviderUnavailable
 from app.speech.audio import Audio, decode_audio
-from app.speech.base import Transcriber, available_transcribers, create_transcriber
+from app.speech.base import Transcriber
 from app.speech.evaluation import word_error_rate
 from app.speech.moonshine import MoonshineTranscriber
 from app.speech.openai_stt import OpenAITranscriber
+from app.speech.registry import available_transcribers, create_transcriber
 from app.speech.whisper import PACKAGED_SHA256, PACKAGED_SIZE, WhisperTranscriber
 from tests.speech.conftest import SENTENCE
 from tests.support import make_settings
