@@ -35,7 +35,8 @@ from app.interviews.schemas import (
 from app.llm.base import StreamOutcome
 from app.scoring.schemas import ScoreResult
 from app.speech.deps import GlossaryDep, TranscriberDep, answer_body_openapi, json_or_audio
-from app.speech.service import SpokenAnswer, question_prompt, speech_record, transcribe_upload
+from app.speech.schemas import SpokenAnswer
+from app.speech.service import question_prompt, speech_record, transcribe_upload
 
 __all__ = ["router"]
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.bank.models import Level
 from app.scoring.schemas import Band, ScoreResult
-from app.speech.service import SpokenAnswer
+from app.speech.schemas import SpokenAnswer
 
 __all__ = [
     "AnswerIn",

@@ -11,7 +11,7 @@ from app.deps import BankDep, Owner, SettingsDep
 from app.speech import service
 from app.speech.audio import SUPPORTED
 from app.speech.deps import GlossaryDep, TranscriberDep
-from app.speech.service import TranscribeOut
+from app.speech.schemas import TranscribeOut
 
 __all__ = ["router"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from app.bank.models import Bank, KeyPoint, Question
@@ -13,13 +12,11 @@ from app.config import Settings
 from app.errors import AnswerTooLarge, AudioRejected, QuestionNotFound
 from app.speech.audio import decode_audio
 from app.speech.base import Transcriber
-from app.speech.correction import Correction, Corrector, Glossary
-from app.speech.metrics import SpeechMetrics, speaking_metrics
+from app.speech.correction import Corrector, Glossary
+from app.speech.metrics import speaking_metrics
+from app.speech.schemas import SpokenAnswer, TranscribeOut, Transcript
 
 __all__ = [
-    "SpokenAnswer",
-    "Transcript",
-    "TranscribeOut",
     "decoding_prompt",
     "question_prompt",
     "read_upload",
@@ -60,34 +57,6 @@ def question_prompt(
         if follow_up is not None:
             return decoding_prompt(follow_up_text or follow_up.text, follow_up.key_points)
     return decoding_prompt(follow_up_text or question.text, question.key_points)
-
-
-class Transcript(BaseModel):
-    raw: str = Field(description="what the speech model heard")
-    corrected: str = Field(
-        description="raw, with misheard technical words pulled to the question's vocabulary"
-    )
-    corrections: list[Correction] = Field(default_factory=list)
-
-
-class SpokenAnswer(BaseModel):
-    """A transcribed answer: both texts and how it was spoken. Score `corrected`."""
-
-    transcript: Transcript
-    speech: SpeechMetrics
-    provider: str
-
-    @property
-    def raw(self) -> str:
-        return self.transcript.raw
-
-    @property
-    def corrected(self) -> str:
-        return self.transcript.corrected
-
-
-class TranscribeOut(SpokenAnswer):
-    question_id: str | None = None
 
 
 def speech_record(

@@ -14,7 +14,8 @@ from app.scoring.scorer import Scorer
 from app.speech.base import Transcriber
 from app.speech.correction import Glossary
 from app.speech.evaluation import normalize_words, spoken_form
-from app.speech.service import SpokenAnswer, question_prompt, transcribe_upload
+from app.speech.schemas import SpokenAnswer
+from app.speech.service import question_prompt, transcribe_upload
 from benchmarks.bench_stt import pick_questions
 from tests.speech.conftest import synthesise
 from tests.support import make_settings
