@@ -124,7 +124,17 @@ def test_whole_typed_interview(
     assert page.locator(".msg.candidate mark.ev-hit").count() >= 1
     assert page.locator(".msg.candidate .kp-covered li").count() >= 1
     expect(page.locator("#progress")).to_have_text("All 2 questions answered")
+    # A finished interview is over: every input stays off (Send and Record used to come back on),
+    # and the chat ends with the session's summary.
     expect(page.locator("#answer")).to_be_disabled()
+    expect(page.locator("#send")).to_be_disabled()
+    expect(page.locator("#record")).to_be_disabled()
+    summary = page.locator("#summary")
+    expect(summary).to_contain_text("Overall")
+    report = httpx.get(f"{live_server.url}/v1/interviews/{interview_id}/report.json").json()
+    shown = summary.locator(".summary-overall strong").inner_text()
+    assert abs(float(shown) - report["overall"]) <= 0.05, (shown, report["overall"])
+    expect(summary).to_contain_text(report["topics"][0]["title"])
     page.screenshot(path=artifacts / "04-typed-finished.png", full_page=True)
 
     state = httpx.get(f"{live_server.url}/v1/interviews/{interview_id}").json()

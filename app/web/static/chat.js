@@ -4,8 +4,10 @@ import {
   ApiError,
   api,
   apiError,
+  bandBadge,
   el,
   evidenceSpans,
+  fmt,
   headers,
   highlightedAnswer,
   recentInterviews,
@@ -21,6 +23,7 @@ const state = {
   total: 0,
   answered: 0, // main questions finished
   busy: false,
+  finished: false, // the last answer is in: every input stays off
   recorder: null,
   recording: null, // {stream, chunks, started, timer}
   speech: null, // transcription result for the text now in the box
@@ -313,33 +316,61 @@ function advance(result) {
 }
 
 function finish() {
+  const id = state.id;
   state.answered = state.total;
+  state.finished = true;
+  state.id = null;
   updateProgress();
   const link = el(
     "a",
-    { href: `/interviews/${encodeURIComponent(state.id)}/report`, className: "button primary", id: "report-link" },
+    { href: `/interviews/${encodeURIComponent(id)}/report`, className: "button primary", id: "report-link" },
     "See your session report",
   );
+  const summary = el("div", { className: "summary", id: "summary" });
   addMessage(
     el(
       "li",
       { className: "msg interviewer done" },
       el("p", { className: "who" }, "Interviewer"),
       el("p", { className: "text" }, "That was the last question. Thank you!"),
+      summary,
       el("p", {}, link),
     ),
   );
-  $("answer").disabled = true;
-  $("send").disabled = true;
-  $("record").disabled = true;
-  state.id = null;
+  setBusy(false); // with the interview finished, this leaves every input off
   link.focus();
+  showSummary(id, summary);
+}
+
+// The session in one card: overall score and band, strongest and weakest topic.
+async function showSummary(id, card) {
+  try {
+    const report = await (await api(`/v1/interviews/${encodeURIComponent(id)}/report.json`)).json();
+    const topics = [...report.topics].sort((a, b) => b.value - a.value);
+    card.append(
+      el("p", { className: "summary-overall" }, "Overall ", el("strong", {}, fmt(report.overall)), "/10 ", bandBadge(report.band)),
+    );
+    if (topics.length > 1) {
+      const best = topics[0];
+      const worst = topics[topics.length - 1];
+      card.append(
+        el("p", {}, "Strongest topic: ", el("strong", {}, best.title), ` (${fmt(best.value)})`),
+        el("p", {}, "Weakest topic: ", el("strong", {}, worst.title), ` (${fmt(worst.value)})`),
+      );
+    } else if (topics.length === 1) {
+      card.append(el("p", {}, "Topic: ", el("strong", {}, topics[0].title), ` (${fmt(topics[0].value)})`));
+    }
+  } catch (err) {
+    card.append(el("p", { className: "muted" }, `The summary could not be loaded (${err.message}); the report has it.`));
+  }
 }
 
 function setBusy(busy) {
   state.busy = busy;
-  $("send").disabled = busy;
-  $("record").disabled = busy;
+  const off = busy || state.finished;
+  $("send").disabled = off;
+  $("record").disabled = off;
+  $("answer").disabled = state.finished;
   $("answer").setAttribute("aria-busy", busy ? "true" : "false");
 }
 
