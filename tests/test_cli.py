@@ -107,3 +107,45 @@ def test_help_lists_commands() -> None:
     assert r.exit_code == 0
     for name in ("serve", "chat", "score", "bank"):
         assert name in r.output
+
+
+def test_chat_stops_and_resumes(tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/quit says how to go on; `chat --resume ID` asks the question the interview waits on and
+    finishes it; a finished interview cannot be resumed."""
+    import re
+
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    settings = make_settings(database_url=url)
+    screen = Console(file=io.StringIO(), width=200, force_terminal=False)
+    monkeypatch.setattr(interviews_cli, "console", screen)
+    monkeypatch.setattr("sys.stdin", io.StringIO("Gradients flow backwards through the network.\n/quit\n"))
+    assert asyncio.run(interviews_cli._chat(settings, None, None, 2, scorer=scorer)) == 0
+    stopped = screen.file.getvalue()  # type: ignore[attr-defined]
+    match = re.search(r"mockinterview chat --resume (\S+)", stopped)
+    assert match, stopped
+    iid = match.group(1)
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Weights are updated by the optimizer.\n" * 6))
+    assert asyncio.run(interviews_cli._chat(settings, None, None, None, scorer=scorer, resume=iid)) == 0
+    resumed = screen.file.getvalue()[len(stopped) :]  # type: ignore[attr-defined]
+    assert f"Interview {iid} resumed" in resumed and "1 answer(s) so far" in resumed
+    assert "Report" in resumed and "Overall" in resumed
+
+    from app.db import create_db_engine, create_session_factory
+    from app.interviews.service import get_interview
+
+    engine = create_db_engine(url)
+    with create_session_factory(engine)() as session:
+        interview = get_interview(session=session, interview_id=iid)
+        assert interview.status == "completed"
+        assert interview.turns[0].answer.startswith("Gradients flow backwards")
+        assert all(t.answer.startswith("Weights are updated") for t in interview.turns[1:])
+    engine.dispose()
+
+    again = runner.invoke(
+        cli.app,
+        ["chat", "--resume", iid],
+        obj=scorer,
+        env={"MOCKINTERVIEW_DATABASE_URL": url, "MOCKINTERVIEW_JUDGE": "off"},
+    )
+    assert again.exit_code == 1 and "completed" in again.output

@@ -98,6 +98,7 @@ async def _chat(
     num: int | None,
     *,
     scorer: Scorer | None = None,
+    resume: str | None = None,
 ) -> int:
     from app.interviews.schemas import InterviewCreate
     from app.runtime import Runtime
@@ -117,6 +118,7 @@ async def _chat(
             llm,
             judge,
             InterviewCreate(topics=topics, level=level, num_questions=num),
+            resume,
         )
 
 
@@ -128,33 +130,43 @@ async def _interview(
     llm: LLMProvider,
     judge: Judge | None,
     body: InterviewCreate,
+    resume: str | None = None,
 ) -> int:
     from app.interviews import service
 
     with sessions() as session:
-        created = service.start_interview(
-            session=session,
-            bank=bank,
-            settings=settings,
-            body=body,
-            judge=judge,
-        )
-    console.print(
-        f"Interview [bold]{created.id}[/] · {created.num_questions} questions. "
-        "Answer, then press Enter on an empty line; /quit stops."
-    )
-    asked = created.question
-    number = 1
+        if resume is None:
+            created = service.start_interview(
+                session=session,
+                bank=bank,
+                settings=settings,
+                body=body,
+                judge=judge,
+            )
+            iid, total, asked, number = created.id, created.num_questions, created.question, 1
+            console.print(
+                f"Interview [bold]{iid}[/] · {total} questions. "
+                "Answer, then press Enter on an empty line; /quit stops."
+            )
+        else:
+            state = service.resume_interview(session=session, bank=bank, interview_id=resume, judge=judge)
+            assert state.current_question is not None  # an unfinished interview waits on a question
+            iid, total, asked = state.id, len(state.question_ids), state.current_question
+            number = state.position + 1
+            console.print(
+                f"Interview [bold]{iid}[/] resumed · question {number} of {total}, "
+                f"{len(state.turns)} answer(s) so far. /quit stops."
+            )
     while True:
         title = (
             "Follow-up"
             if asked.follow_up_id or asked.text != bank.questions[asked.id].text
-            else (f"Question {number}/{created.num_questions} · {asked.topic} · {asked.level}")
+            else (f"Question {number}/{total} · {asked.topic} · {asked.level}")
         )
         console.print(Panel(asked.text, title=title, title_align="left"))
         text = _read_answer()
         if text is None:
-            console.print(f"Stopped. Resume over the API with id {created.id}.")
+            console.print(f"Stopped. Go on later with: mockinterview chat --resume {iid}")
             break
         with sessions() as session, console.status("Grading…"):
             out: AnswerOut = await service.answer_interview(
@@ -164,7 +176,7 @@ async def _interview(
                 scorer=scorer,
                 llm=llm,
                 judge=judge,
-                interview_id=created.id,
+                interview_id=iid,
                 text=text,
             )
         _show_score(out.score)
@@ -179,7 +191,7 @@ async def _interview(
             number += 1
         asked = out.next_question
     with sessions() as session:
-        _show_report(service.report(session=session, bank=bank, interview_id=created.id))
+        _show_report(service.report(session=session, bank=bank, interview_id=iid))
     return 0
 
 
@@ -189,6 +201,9 @@ def chat(
     level: Annotated[str | None, typer.Option(help="beginner, intermediate or advanced")] = None,
     questions: Annotated[
         int | None, typer.Option("--questions", "-n", help="number of main questions")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="go on with an unfinished interview (its id)")
     ] = None,
 ) -> None:
     """A whole interview in the terminal, on the same engine and database as the API."""
@@ -202,7 +217,9 @@ def chat(
     except ValueError:
         raise fail(f"--level must be one of {', '.join(v.value for v in Level)}") from None
     try:
-        asyncio.run(_chat(Settings(), topic or None, lvl, questions, scorer=handed_in(ctx.obj)))
+        asyncio.run(
+            _chat(Settings(), topic or None, lvl, questions, scorer=handed_in(ctx.obj), resume=resume)
+        )
     except DomainError as exc:
         raise fail(exc.message) from exc
 

@@ -58,6 +58,7 @@ __all__ = [
     "interview_out",
     "prepare_turn",
     "report",
+    "resume_interview",
     "rubric_for",
     "start_interview",
 ]
@@ -195,6 +196,18 @@ def interview_out(*, bank: Bank, interview: Interview) -> InterviewOut:
         created_at=interview.created_at,
         updated_at=interview.updated_at,
     )
+
+
+def resume_interview(
+    *, session: Session, bank: Bank, interview_id: str, owner: str | None = None, judge: Judge | None = None
+) -> InterviewOut:
+    """An unfinished interview, to go on answering where it stopped (the judge primes for the
+    question it waits on); a finished one is InterviewFinished."""
+    interview = get_interview(session=session, interview_id=interview_id, owner=owner)
+    if interview.status == InterviewStatus.completed:
+        raise InterviewFinished(f"interview {interview_id!r} is completed; start a new one")
+    _prime_judge(judge, session=session, bank=bank, interview=interview)
+    return interview_out(bank=bank, interview=interview)
 
 
 # -- answering ---------------------------------------------------------------------------------
