@@ -6,17 +6,16 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from app.bank.models import FollowUp, Question
+from app.bank.models import FollowUp
 from app.llm.base import Coaching, LLMProvider, TurnContext
-from app.scoring.schemas import Band, KeyPointScore, MisconceptionHit, ScoreResult
+from app.scoring.schemas import Band, KeyPointScore, ScoreResult
 
 __all__ = ["RUBRIC_VERSION", "RubricProvider", "choose_follow_up", "follow_up_candidates", "rubric_feedback"]
 
-RUBRIC_VERSION = "rubric-1"
+RUBRIC_VERSION = "rubric-2"
 
 # Answers that give the interviewer nothing to dig into: move on instead of following up.
 _NO_FOLLOW_UP_FLAGS = frozenset({"off_topic", "empty", "dont_know"})
-_MAX_MISSED = 3
 _MAX_QUOTE = 140
 
 _OPENERS: dict[str, tuple[str, ...]] = {
@@ -53,23 +52,23 @@ _OPENERS: dict[str, tuple[str, ...]] = {
         "Careful: there is a mistake in that answer.",
     ),
 }
+# Praise quotes the candidate; the key point itself is never pasted mid-sentence (bank key points
+# are whole sentences with their own capitals: "ResNet uses…" must not become "…that resNet uses…").
 _COVERED = (
-    'You made the point that {point}: "{quote}".',
-    '"{quote}": good, that covers the idea that {point}.',
-    'I liked "{quote}"; it shows you know that {point}.',
+    'Good: "{quote}"',
+    'You got this part right: "{quote}"',
+    '"{quote}": that is exactly the point.',
 )
-_MISSED_LEAD = ("What was missing:", "You left out:", "To make it complete, also mention:")
-# Points whose closest span is related but not clearly the point: maybe said in other words.
-_UNCLEAR_LEAD = ("Not clearly stated:", "Say these more explicitly:")
+_MAX_STEPS = 2  # next steps after the verdict; the score card lists every key point
+_STEP_LEADS = ("Next steps:", "To improve it:", "What would make it complete:")
+_MISSED_STEP = "Add this: {point}"
+# A point whose closest span is related but below the covered threshold may be there in other
+# words: it is "not clearly stated", never "missed" or "left out".
+_UNCLEAR_STEP = "Not clearly stated: {point}"
 _MISCONCEPTION = (
     'Careful with "{quote}". {correction}',
     'One thing to correct: you said "{quote}". {correction}',
     '"{quote}" is a common misconception. {correction}',
-)
-_STUDY = (
-    "One thing to study: {what}.",
-    "Worth reviewing next: {what}.",
-    "Before the next round, study {what}.",
 )
 _FLAG_NOTES = {
     "injection": "Instructions addressed to the grader are ignored; they never count towards the score.",
@@ -89,17 +88,29 @@ def _seed(ctx: TurnContext) -> str:
     return f"{ctx.interview_id or '-'}|{ctx.turn}|{ctx.question.id}|{ctx.follow_up_id or '-'}"
 
 
-def _clause(text: str) -> str:
-    """A key-point sentence made to fit mid-sentence: lower-case first word (not acronyms), no final dot."""
-    text = text.strip().rstrip(".")
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        text = text[0].lower() + text[1:]
-    return text
+def _sentence(text: str) -> str:
+    """A key point as a sentence of its own: its own capitals kept, a full stop at the end."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _quote(text: str) -> str:
-    text = " ".join(text.split()).replace('"', "'")
-    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1].rstrip() + "…"
+    """The candidate's words, whole: cut (with "…") only between words and outside brackets."""
+    text = " ".join(text.split()).replace('"', "'").rstrip(".")  # the sentence around it ends it
+    if len(text) <= _MAX_QUOTE:
+        return text
+    depth, cut = 0, 0
+    for i, ch in enumerate(text[:_MAX_QUOTE]):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch == " " and depth == 0:
+            cut = i
+    if cut == 0:  # one long bracket or word: end before it opens, or keep it whole
+        opened = text.find("(")
+        cut = opened if 0 < opened < _MAX_QUOTE else len(text)
+    return text[:cut].rstrip(" ,;:") + ("…" if cut < len(text) else "")
 
 
 def _sentences(text: str) -> list[str]:
@@ -121,14 +132,6 @@ def _explain(point: KeyPointScore, reference: str) -> str | None:
     if best is None or _words(best) <= target:
         return None
     return best
-
-
-def _study_topic(point: KeyPointScore, question: Question) -> str:
-    terms = next((list(k.terms) for k in question.key_points if k.id == point.id), [])
-    clause = _clause(point.text)
-    if len(terms) >= 2:
-        return f"{terms[0]} and {terms[1]}, until you can explain that {clause}"
-    return f"why {clause}"
 
 
 def _missed(score: ScoreResult) -> list[KeyPointScore]:
@@ -168,7 +171,9 @@ def choose_follow_up(ctx: TurnContext) -> FollowUp | None:
 
 
 def rubric_feedback(ctx: TurnContext, follow_up: FollowUp | None = None) -> str:
-    """A short interviewer's note from the score: covered (quoted), missed, misconceptions, what to study."""
+    """A short interviewer's note: one verdict (what was wrong comes first), one thing done well in
+    the candidate's own words, then at most two next steps. The full key-point list is the score
+    card's, not repeated here."""
     score, seed = ctx.score, _seed(ctx)
     flags = set(score.flags)
     reference = (
@@ -176,21 +181,18 @@ def rubric_feedback(ctx: TurnContext, follow_up: FollowUp | None = None) -> str:
         if ctx.follow_up_id and any(f.id == ctx.follow_up_id for f in ctx.question.follow_ups)
         else ctx.question.reference_answer
     )
-    missed = _missed(score)
     parts: list[str] = []
 
     non_answer = next((f for f in ("empty", "dont_know", "off_topic") if f in flags), None)
     if non_answer is not None:
         parts.append(_pick(seed, "open", _OPENERS[non_answer]))
-        core = sorted(score.key_points, key=lambda k: -k.weight)[:2]
+        core = sorted(score.key_points, key=lambda k: -k.weight)[:_MAX_STEPS]
         if core:
             parts.append(
-                "A good answer would say that " + "; and that ".join(_clause(k.text) for k in core) + "."
+                "\n".join(["A good answer makes these points:", *(f"- {_sentence(k.text)}" for k in core)])
             )
         if "injection" in flags:
             parts.append(_FLAG_NOTES["injection"])
-        if core:
-            parts.append(_pick(seed, "study", _STUDY).format(what=_study_topic(core[0], ctx.question)))
         return "\n\n".join(parts)
 
     contradicted = "contradicts_reference" in flags and score.contradictions and score.key_points
@@ -199,47 +201,47 @@ def rubric_feedback(ctx: TurnContext, follow_up: FollowUp | None = None) -> str:
         for c in score.contradictions[:2]:
             parts.append(f'You said "{_quote(c.sentence)}". In fact: {_in_fact(score, c.sentence)}')
 
-    covered = sorted((k for k in score.key_points if k.covered and k.evidence), key=lambda k: -k.weight)[:2]
-    for i, k in enumerate(covered):
-        template = _pick(seed, f"covered{i}", _COVERED)
-        parts.append(template.format(point=_clause(k.text), quote=_quote(k.evidence or "")))
+    # Praise a covered point, but never words the feedback also corrects.
+    faulted = [m.evidence for m in score.misconceptions] + (
+        [c.sentence for c in score.contradictions] if contradicted else []
+    )
+    praised = next(
+        (
+            k
+            for k in sorted(score.key_points, key=lambda k: -k.weight)
+            if k.covered and k.evidence and not any(k.evidence in f or f in k.evidence for f in faulted)
+        ),
+        None,
+    )
+    if praised is not None:
+        parts.append(_pick(seed, "covered", _COVERED).format(quote=_quote(praised.evidence or "")))
 
-    hits: list[MisconceptionHit] = score.misconceptions
-    for i, m in enumerate(hits):
+    for i, m in enumerate(score.misconceptions[:1]):
         template = _pick(seed, f"misc{i}", _MISCONCEPTION)
         parts.append(template.format(quote=_quote(m.evidence), correction=m.correction.strip()))
 
-    absent = [k for k in missed if k.status != "unclear"]
-    unclear = [k for k in missed if k.status == "unclear"]
-    if absent:
-        lines = [_pick(seed, "missed", _MISSED_LEAD)]
-        for i, k in enumerate(absent[:_MAX_MISSED]):
-            line = f"- {k.text.strip()}"
-            if i == 0:
-                extra = _explain(k, reference)
-                if extra:
-                    line += f' As the model answer puts it: "{_quote(extra)}"'
-            lines.append(line)
-        if len(absent) > _MAX_MISSED:
-            rest = len(absent) - _MAX_MISSED
-            lines.append(f"- …and {rest} smaller point{'s' if rest > 1 else ''}.")
-        parts.append("\n".join(lines))
-    if unclear:
-        lines = [_pick(seed, "unclear", _UNCLEAR_LEAD)]
-        lines.extend(f"- {k.text.strip()}" for k in unclear[:_MAX_MISSED])
-        parts.append("\n".join(lines))
+    missed = _missed(score)
+    steps: list[str] = []
+    for k in missed[:_MAX_STEPS]:
+        if k.status == "unclear":
+            steps.append(_UNCLEAR_STEP.format(point=_sentence(k.text)))
+            continue
+        step = _MISSED_STEP.format(point=_sentence(k.text))
+        if not steps:
+            extra = _explain(k, reference)
+            if extra:
+                step += f' The model answer puts it: "{_quote(extra)}"'
+        steps.append(step)
+    if steps:
+        parts.append("\n".join([_pick(seed, "steps", _STEP_LEADS), *(f"- {s}" for s in steps)]))
 
-    for flag in ("injection", "keyword_list", "echo", "too_short"):
-        if flag in flags:
-            parts.append(_FLAG_NOTES[flag])
-
-    if missed:
-        parts.append(_pick(seed, "study", _STUDY).format(what=_study_topic(missed[0], ctx.question)))
-    elif follow_up is None and score.key_points:
-        weakest = min(score.key_points, key=lambda k: k.similarity)
-        parts.append(
-            f"To go deeper, sharpen the part about {_clause(weakest.text)}: it was your least precise."
-        )
+    note = next(
+        (_FLAG_NOTES[f] for f in ("injection", "keyword_list", "echo", "too_short") if f in flags), None
+    )
+    if note is not None:
+        parts.append(note)
+    if not missed and follow_up is None and score.key_points:
+        parts.append("Every key point is there; nothing important is missing.")
     return "\n\n".join(parts)
 
 

@@ -95,7 +95,13 @@ def test_feedback_says_what_was_wrong_first(held_out: dict[str, dict[str, ScoreR
     feedback = rubric_feedback(ctx)
     said = feedback.index("You said")
     assert "In fact:" in feedback[said:]
-    for lead in ("You left out", "What was missing", "To make it complete", "Not clearly stated"):
+    for lead in (
+        "Add this",
+        "Not clearly stated",
+        "Next steps",
+        "To improve it",
+        "What would make it complete",
+    ):
         if lead in feedback:
             assert feedback.index(lead) > said, "what was wrong comes before what is missing"
 
