@@ -174,6 +174,7 @@ def test_report_page_chart_progress_and_exports(
     expect(chart).to_be_visible()
     expect(chart.locator("rect.bar")).to_have_count(1)
     assert chart.get_attribute("role") == "img"
+    _chart_labels_whole(page, live_server)
     expect(page.locator("#summary")).to_contain_text("2 of 2")
     expect(page.locator("#turns > li")).to_have_count(
         len(httpx.get(f"{live_server.url}/v1/interviews/{iid}").json()["turns"])
@@ -197,6 +198,26 @@ def test_report_page_chart_progress_and_exports(
     assert console.errors == []
 
 
+def _chart_labels_whole(page: Page, server: LiveServer) -> None:
+    """Each topic's name is drawn whole inside the chart (it was clipped at the start, "egularization
+    and over…") and at a legible size (about 5 px at 375 px before)."""
+    titles = set(server.app.state.bank.topics.values())
+    svg_box = page.locator("#topic-chart-svg").bounding_box()
+    assert svg_box is not None
+    labels = page.locator("#topic-chart-svg text.bar-label")
+    assert labels.count() >= 1
+    for i in range(labels.count()):
+        label = labels.nth(i)
+        assert label.text_content() in titles, label.text_content()
+        box = label.bounding_box()
+        assert box is not None
+        assert (
+            box["x"] >= svg_box["x"] - 0.5
+            and box["x"] + box["width"] <= svg_box["x"] + svg_box["width"] + 0.5
+        )
+        assert box["height"] >= 12, box  # 13 px text, not scaled down
+
+
 def test_phone_layout(browser: Browser, live_server: LiveServer, artifacts: Path, console: Console) -> None:
     page = new_page(browser, console, **PHONE)
     page.goto(live_server.url + "/")
@@ -215,6 +236,7 @@ def test_phone_layout(browser: Browser, live_server: LiveServer, artifacts: Path
 
     page.goto(f"{live_server.url}/interviews/{iid}/report")
     expect(page.locator("#topic-chart-svg")).to_be_visible()
+    _chart_labels_whole(page, live_server)
     _no_horizontal_scroll(page)
     page.screenshot(path=artifacts / "10-phone-report-top.png")
     page.screenshot(path=artifacts / "10-phone-report.png", full_page=True)

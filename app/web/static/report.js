@@ -58,18 +58,20 @@ function topicChart(topics) {
     box.replaceChildren(el("p", { className: "muted" }, "No answers yet."));
     return;
   }
-  // Drawn at the container's own width, so labels keep their real pixel size on a phone.
+  // Drawn at the container's own width, so text keeps its real pixel size on a phone; each topic's
+  // name sits above its bar, whole, instead of being squeezed (and clipped) into a left margin.
   const width = Math.round(Math.max(280, Math.min(640, box.clientWidth || 560)));
-  const narrow = width < 440;
-  const row = 34;
-  const left = narrow ? 112 : 170;
-  const maxLabel = narrow ? 14 : 24;
-  const plot = width - left - 40;
-  const top = 10;
+  const row = 46;
+  const left = 8;
+  const plot = width - left - 48;
+  const top = 6;
   const height = top + topics.length * row + 28;
   const x = (v) => left + (v / 10) * plot;
+  const maxLabel = Math.floor((width - left) / 7.5); // about 7 px per character at 13 px
   const chart = svg("svg", {
     viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
     role: "img",
     "aria-labelledby": "chart-title chart-desc",
     class: "bar-chart",
@@ -82,32 +84,32 @@ function topicChart(topics) {
   );
   for (const tick of [0, 2, 4, 6, 8, 10]) {
     chart.append(
-      svg("line", { x1: x(tick), x2: x(tick), y1: top - 4, y2: height - 24, class: "grid" }),
+      svg("line", { x1: x(tick), x2: x(tick), y1: top, y2: height - 24, class: "grid" }),
       svg("text", { x: x(tick), y: height - 8, class: "tick", "text-anchor": "middle" }, String(tick)),
     );
   }
   for (const cut of Object.values(cutoffs)) {
-    chart.append(svg("line", { x1: x(cut), x2: x(cut), y1: top - 4, y2: height - 24, class: "cut" }));
+    chart.append(svg("line", { x1: x(cut), x2: x(cut), y1: top, y2: height - 24, class: "cut" }));
   }
   topics.forEach((t, i) => {
     const y = top + i * row;
     const label = t.title.length > maxLabel ? `${t.title.slice(0, maxLabel - 1)}…` : t.title;
     chart.append(
-      svg("text", { x: left - 8, y: y + row / 2 + 4, class: "bar-label", "text-anchor": "end" }, label),
+      svg("text", { x: left, y: y + 14, class: "bar-label", "text-anchor": "start" }, label),
       svg(
         "rect",
         {
           x: left,
-          y: y + 6,
+          y: y + 20,
           width: Math.max(2, x(t.value) - left),
-          height: row - 12,
+          height: 18,
           rx: 3,
           class: `bar band-${t.band}`,
           "data-topic": t.topic,
         },
         svg("title", {}, `${t.title}: ${fmt(t.value)} (${BAND_LABEL[t.band] || t.band}, ${t.questions} question(s))`),
       ),
-      svg("text", { x: x(t.value) + 6, y: y + row / 2 + 4, class: "bar-value" }, fmt(t.value)),
+      svg("text", { x: x(t.value) + 6, y: y + 34, class: "bar-value" }, fmt(t.value)),
     );
   });
   box.replaceChildren(chart);
