@@ -133,7 +133,7 @@ def test_whole_typed_interview(
     expect(summary).to_contain_text("Overall")
     report = httpx.get(f"{live_server.url}/v1/interviews/{interview_id}/report.json").json()
     shown = summary.locator(".summary-overall strong").inner_text()
-    assert abs(float(shown) - report["overall"]) <= 0.05, (shown, report["overall"])
+    assert abs(float(shown) - report["overall"]) <= 0.0501, (shown, report["overall"])
     expect(summary).to_contain_text(report["topics"][0]["title"])
     page.screenshot(path=artifacts / "04-typed-finished.png", full_page=True)
 
@@ -145,6 +145,13 @@ def test_whole_typed_interview(
     expect(page).to_have_url(re.compile(rf"/interviews/{re.escape(interview_id)}/report$"))
     expect(page.locator("#topic-chart-svg")).to_be_visible()
     page.screenshot(path=artifacts / "05-typed-report.png", full_page=True)
+
+    # The start page's history lists this interview with its score.
+    page.goto(live_server.url + "/")
+    first_entry = page.locator("#history-list li").first
+    expect(first_entry.locator(".history-score")).to_contain_text("/10")
+    listed = first_entry.locator(".history-score strong").inner_text().removesuffix("/10")
+    assert abs(float(listed) - report["overall"]) <= 0.0501, (listed, report["overall"])
     assert console.errors == []
 
 

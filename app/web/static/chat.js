@@ -64,10 +64,15 @@ function showHistory() {
     ...list.slice(0, 8).map((e) => {
       const when = e.started ? new Date(e.started).toLocaleString() : "";
       const what = e.topics && e.topics.length ? e.topics.map((t) => TITLES.get(t) || t).join(", ") : "all topics";
+      const scored = typeof e.score === "number";
       return el(
         "li",
         {},
         el("a", { href: `/interviews/${encodeURIComponent(e.id)}/report` }, `${when} — ${what}`),
+        " ",
+        scored
+          ? el("span", { className: "history-score" }, el("strong", {}, `${fmt(e.score)}/10`), " ", bandBadge(e.band))
+          : el("span", { className: "muted" }, e.status === "completed" ? "" : "unfinished"),
       );
     }),
   );
@@ -346,6 +351,7 @@ function finish() {
 async function showSummary(id, card) {
   try {
     const report = await (await api(`/v1/interviews/${encodeURIComponent(id)}/report.json`)).json();
+    rememberInterview({ id, score: report.overall, band: report.band, status: report.status });
     const topics = [...report.topics].sort((a, b) => b.value - a.value);
     card.append(
       el("p", { className: "summary-overall" }, "Overall ", el("strong", {}, fmt(report.overall)), "/10 ", bandBadge(report.band)),

@@ -304,11 +304,15 @@ export function metricLabel(key) {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+/** Keep an interview in this browser's history; fields not given keep their stored values. */
 export function rememberInterview(entry) {
   const store = storage();
   if (!store) return;
-  const list = recentInterviews().filter((e) => e.id !== entry.id);
-  list.unshift(entry);
+  const known = recentInterviews();
+  const before = known.find((e) => e.id === entry.id) || {};
+  const given = Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined && v !== null));
+  const list = known.filter((e) => e.id !== entry.id);
+  list.unshift({ ...before, ...given });
   store.setItem(HISTORY_STORE, JSON.stringify(list.slice(0, HISTORY_MAX)));
 }
 

@@ -256,7 +256,14 @@ async function load() {
   try {
     const report = await (await api(`${base}/report.json`)).json();
     cutoffs = report.band_cutoffs;
-    rememberInterview({ id: report.id, started: report.created_at, topics: report.topics.map((t) => t.topic) });
+    rememberInterview({
+      id: report.id,
+      started: report.created_at,
+      topics: report.topics.map((t) => t.topic),
+      score: report.overall,
+      band: report.band,
+      status: report.status,
+    });
     $("report-body").hidden = false; // visible first: the chart measures its container
     summary(report);
     topicChart(report.topics);
