@@ -43,6 +43,28 @@ def test_review_page_edit_whatif_publish_and_grade(
     page = new_page(browser, console, viewport={"width": 1280, "height": 900})
     page.goto(f"{review_server.url}/review")
     expect(page.locator("#questions tbody tr")).to_have_count(len(bank.questions))
+    # The site's header leads back; the queue comes first; headers stay whole words on one line;
+    # the key field sits in a form.
+    expect(
+        page.get_by_role("navigation", name="Site").get_by_role("link", name="New interview")
+    ).to_be_visible()
+    queue_box = page.locator("#queue-panel").bounding_box()
+    table_box = page.locator("#questions-panel").bounding_box()
+    assert queue_box is not None and table_box is not None and queue_box["y"] < table_box["y"]
+    heights = {round(page.locator("#questions th").nth(i).bounding_box()["height"]) for i in range(6)}  # type: ignore[index]
+    assert len(heights) == 1 and max(heights) < 40, heights
+    assert page.locator("form #api-key").count() == 1
+    # Filters: one topic; then only questions where scorer and graders disagree (none graded yet).
+    topic = q.topic
+    page.locator("#topic-filter").select_option(topic)
+    expect(page.locator("#questions tbody tr")).to_have_count(
+        sum(x.topic == topic for x in bank.questions.values())
+    )
+    page.locator("#disagree-filter").check()
+    expect(page.locator("#questions tbody")).to_contain_text("No question matches these filters.")
+    page.locator("#disagree-filter").uncheck()
+    page.locator("#topic-filter").select_option("")
+    expect(page.locator("#questions tbody tr")).to_have_count(len(bank.questions))
 
     # Grade the stored answer from the queue.
     item = page.locator("#queue li").first

@@ -4,8 +4,13 @@
   const $ = (sel) => document.querySelector(sel);
   const keyInput = $("#api-key");
   keyInput.value = localStorage.getItem("mockinterview.reviewKey") || "";
-  keyInput.addEventListener("change", () => { localStorage.setItem("mockinterview.reviewKey", keyInput.value); loadAll(); });
+  $("#key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    localStorage.setItem("mockinterview.reviewKey", keyInput.value);
+    loadAll();
+  });
   let current = null; // the question id in the editor
+  let questionRows = []; // every question's agreement row, as loaded
 
   const el = (tag, attrs = {}, ...children) => {
     const node = document.createElement(tag);
@@ -31,7 +36,27 @@
     const [rows, report] = await Promise.all([api("GET", "/questions"), api("GET", "/agreement")]);
     const o = report.overall;
     $("#overall").textContent = `Overall: ${o.n} graded · Pearson ${fmt(o.pearson)} · QWK ${fmt(o.qwk)} · MAE ${fmt(o.mae)} · bias ${fmt(o.bias)}`;
+    questionRows = rows;
+    const topics = [...new Set(rows.map((q) => q.topic))].sort();
+    const select = $("#topic-filter");
+    const chosen = select.value;
+    select.replaceChildren(el("option", { value: "", text: "All topics" }), ...topics.map((t) => el("option", { value: t, text: t })));
+    select.value = topics.includes(chosen) ? chosen : "";
+    showQuestions();
+  }
+
+  // Disagreement: graded answers whose scores sit, on average, a point or more from the graders'.
+  const disagrees = (q) => Boolean(q.stats && q.stats.n > 0 && (q.stats.mae || 0) >= 1);
+
+  function showQuestions() {
+    const topic = $("#topic-filter").value;
+    const onlyDisagree = $("#disagree-filter").checked;
+    const rows = questionRows.filter((q) => (!topic || q.topic === topic) && (!onlyDisagree || disagrees(q)));
     const body = $("#questions tbody");
+    if (!rows.length) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "6", text: "No question matches these filters." })));
+      return;
+    }
     body.replaceChildren(...rows.map((q) => {
       const tr = el("tr", { tabindex: "0", "data-id": q.id },
         el("td", { text: `${q.id}${q.has_draft ? " (draft)" : ""}` }), el("td", { text: String(q.version) }),
@@ -164,6 +189,9 @@
     }));
     if (!items.length) $("#queue").append(el("li", { text: "Nothing to grade." }));
   }
+
+  $("#topic-filter").addEventListener("change", showQuestions);
+  $("#disagree-filter").addEventListener("change", showQuestions);
 
   async function loadAll() {
     try { await Promise.all([loadQuestions(), loadQueue()]); status(""); }
