@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, utcnow
 
-__all__ = ["ApiKey", "HumanGrade", "RubricStatus", "RubricVersion"]
+__all__ = ["ApiKey", "AuthState", "HumanGrade", "RubricStatus", "RubricVersion"]
 
 
 class ApiKey(Base):
@@ -24,6 +24,20 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuthState(Base):
+    """The single row (id 1, seeded by migration 0003) recording when the first API key was created.
+
+    Once set it stays set: the service then wants a key on every /v1 call, even after every key is
+    revoked, until an admin creates a new one with the CLI.
+    """
+
+    __tablename__ = "auth_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    keys_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RubricStatus:
