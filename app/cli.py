@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -245,6 +246,8 @@ async def _chat(
                 judge=judge,
                 interview_id=created.id,
                 text=text,
+                turn=asked.turn,  # never lands on another question, even if re-sent
+                idempotency_key=uuid.uuid4().hex,
             )
         _show_score(out.score)
         if out.score.degraded:

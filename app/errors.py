@@ -15,6 +15,7 @@ __all__ = [
     "NotFound",
     "ProviderUnavailable",
     "QuestionNotFound",
+    "TurnMismatch",
     "Unauthorized",
 ]
 
@@ -26,6 +27,10 @@ class DomainError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def details(self) -> dict[str, object]:
+        """Machine-readable fields the error body carries beside code and message."""
+        return {}
 
 
 class ConfigurationError(DomainError):
@@ -55,6 +60,19 @@ class Conflict(DomainError):
 
 class InterviewFinished(Conflict):
     code = "interview_finished"
+
+
+class TurnMismatch(Conflict):
+    """The answer names a turn that is not the interview's current one (already answered, or ahead)."""
+
+    code = "turn_mismatch"
+
+    def __init__(self, message: str, *, current_turn: int | None) -> None:
+        super().__init__(message)
+        self.current_turn = current_turn
+
+    def details(self) -> dict[str, object]:
+        return {"current_turn": self.current_turn}
 
 
 class InvalidInput(DomainError):

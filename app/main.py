@@ -42,7 +42,7 @@ def _field(loc: Sequence[int | str]) -> str:
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+    return JSONResponse(error_body(exc.code, exc.message, **exc.details()), status_code=exc.status_code)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -78,7 +78,9 @@ def main() -> None:
                 q = bank.questions[question["id"]]
                 text = q.sample_answers[len(turns) % len(q.sample_answers)].text
                 t0 = time.perf_counter()
-                out = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
+                out = client.post(
+                    f"/v1/interviews/{iid}/answers", json={"text": text, "turn": question["turn"]}
+                ).json()
                 turns.append(time.perf_counter() - t0)
                 question = out["next_question"]
     print(_stats("typed turn, POST answer (score + judge + feedback)", turns))

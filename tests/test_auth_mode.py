@@ -129,7 +129,7 @@ def test_ownerless_interviews_are_for_admins_once_keys_are_on(
         who = {"Authorization": f"Bearer {keys[role]}"}
         assert client.get(f"/v1/interviews/{iid}", headers=who).status_code == 404, role
         assert client.get(f"/v1/interviews/{iid}/report", headers=who).status_code == 404, role
-        r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "no idea"}, headers=who)
+        r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "no idea", "turn": 1}, headers=who)
         assert r.status_code == 404, (role, r.text)
         assert client.get(f"/v1/interviews/{iid}/report.md", headers=who).status_code == 404, role
     admin = {"Authorization": f"Bearer {keys[Role.admin]}"}

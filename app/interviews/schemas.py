@@ -10,6 +10,7 @@ from app.bank.models import Level
 from app.scoring.schemas import Band, ScoreResult
 
 __all__ = [
+    "MAX_TURN",
     "AnswerIn",
     "AnswerOut",
     "InterviewCreate",
@@ -36,8 +37,17 @@ class InterviewCreate(_In):
     )
 
 
+MAX_TURN = 2**31 - 1  # turn numbers and other counters fit a 32-bit INTEGER column on every backend
+
+
 class AnswerIn(_In):
     text: str = Field(min_length=1, description="the answer; longer than max_answer_chars gives 413")
+    turn: int = Field(
+        ge=1,
+        le=MAX_TURN,
+        description="the number of the turn being answered (the question's `turn`); another number is "
+        "a 409 naming the current turn, so a resent answer never lands on the next question",
+    )
 
 
 class QuestionBrief(BaseModel):
@@ -48,6 +58,7 @@ class QuestionBrief(BaseModel):
     follow_up_id: str | None = Field(
         default=None, description="set when this is a follow-up of question `id`"
     )
+    turn: int = Field(description="the turn number to send as `turn` with the answer to this question")
 
 
 class InterviewCreated(BaseModel):

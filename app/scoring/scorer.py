@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -225,7 +226,10 @@ class Scorer:
         self.params = Params()
         self._token_cache: dict[str, tuple[list[str], Matrix]] = {}
         self._has_tokens = True
-        self._batcher: _MicroBatcher | None = None
+        # One batcher per event loop: apps sharing this scorer (tests, CLI) each run their own loop.
+        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _MicroBatcher] = (
+            weakref.WeakKeyDictionary()
+        )
         self._neighbours: list[Rubric] = []
         self._neighbour_vecs: Matrix | None = None
 
@@ -282,9 +286,11 @@ class Scorer:
 
     async def score_async(self, rubric: Rubric, answer: str) -> ScoreResult:
         """Off the event loop; requests that arrive together share one encode call."""
-        if self._batcher is None:
-            self._batcher = _MicroBatcher(self)
-        return await self._batcher.submit(rubric, answer)
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.get(loop)
+        if batcher is None:
+            batcher = self._batchers[loop] = _MicroBatcher(self)
+        return await batcher.submit(rubric, answer)
 
     def describe(self) -> dict[str, str]:
         return {

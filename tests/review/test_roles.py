@@ -102,7 +102,7 @@ def test_candidates_only_reach_their_own_interviews(
     assert client.get(f"/v1/interviews/{iid}", headers=mine).status_code == 200
     assert client.get(f"/v1/interviews/{iid}", headers=theirs).status_code == 404
     assert client.get(f"/v1/interviews/{iid}/report", headers=theirs).status_code == 404
-    r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "no idea"}, headers=theirs)
+    r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "no idea", "turn": 1}, headers=theirs)
     assert r.status_code == 404
 
 
