@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # Renamed to unsafe_remote_bind_without_keys; still read so that setting it fails loudly.
     allow_remote_bind: bool | None = Field(default=None, exclude=True)
     max_answer_chars: int = 8000
+    # Request limits (issue 20): a JSON body larger than this is refused from its Content-Length (413)
+    # before it is read; any body (spoken answers too) past max_audio_bytes + this is refused likewise.
+    max_json_bytes: int = 1024 * 1024
+    max_json_depth: int = 32  # deeper JSON nesting is a 400
     default_num_questions: int = 5
     max_num_questions: int = 30
 

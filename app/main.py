@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.auth import require_api_key
 from app.config import Settings
 from app.errors import ConfigurationError, DomainError
+from app.guard import RequestGuard
 from app.judge.base import Judge
 from app.llm.base import LLMProvider
 from app.scoring.scorer import Scorer
@@ -47,6 +48,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):  # one answer on every route
+        return JSONResponse(error_body("invalid_json", "the body is not valid JSON"), status_code=400)
     fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return JSONResponse(error_body("invalid_input", message, fields=fields), status_code=422)
@@ -152,6 +155,11 @@ def create_app(
         version="0.1.0",
         summary="Practise deep-learning interviews: questions, graded answers, follow-ups and a report.",
         lifespan=_lifespan(settings, scorer, llm, judge),
+        # Starlette refuses a larger body from its Content-Length, or as soon as it has read past it.
+        max_body_size=settings.max_audio_bytes + settings.max_json_bytes,
+    )
+    app.add_middleware(
+        RequestGuard, max_json_bytes=settings.max_json_bytes, max_json_depth=settings.max_json_depth
     )
     app.state.settings = settings
     for exc_type, handler in EXCEPTION_HANDLERS.items():

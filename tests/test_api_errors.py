@@ -93,7 +93,9 @@ def test_domain_validation_is_422(client: TestClient, settings: Settings) -> Non
     _error(client.get("/v1/questions", params={"limit": 0}), 422)
     _error(client.get("/v1/questions", params={"level": "expert"}), 422)
     _error(
-        client.post("/v1/interviews", content=b"not json", headers={"content-type": "application/json"}), 422
+        client.post("/v1/interviews", content=b"not json", headers={"content-type": "application/json"}),
+        400,
+        "invalid_json",
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.bank import service
 from app.bank.models import Level
+from app.db.base import MAX_INT
 from app.deps import BankDep
 
 __all__ = ["router"]
@@ -22,7 +23,7 @@ def list_questions(
     level: Level | None = None,
     q: Annotated[str | None, Query(max_length=200, description="words that must all appear")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> service.QuestionPage:
     return service.list_questions(bank=bank, topic=topic, level=level, q=q, limit=limit, offset=offset)
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth import Role, require_role
-from app.db.base import utcnow
+from app.db.base import MAX_INT, utcnow
 from app.deps import SessionDep
 from app.errors import NotFound
 from app.review.models import ApiKey, AuthState
@@ -129,5 +130,5 @@ def post_key(body: KeyCreate, session: SessionDep) -> KeyCreated:
 
 
 @router.delete("/{key_id}")
-def delete_key(key_id: int, session: SessionDep) -> KeyOut:
+def delete_key(key_id: Annotated[int, Path(ge=1, le=MAX_INT)], session: SessionDep) -> KeyOut:
     return revoke_key(session=session, key_id=key_id)
