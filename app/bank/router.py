@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.auth import CurrentPrincipal, Role
 from app.bank import service
 from app.bank.models import Level
 from app.db.base import MAX_INT
@@ -28,9 +29,17 @@ def list_questions(
     return service.list_questions(bank=bank, topic=topic, level=level, q=q, limit=limit, offset=offset)
 
 
-@router.get("/questions/{question_id}")
-def get_question(bank: BankDep, question_id: str) -> service.QuestionDetail:
-    return service.get_question(bank=bank, question_id=question_id)
+@router.get(
+    "/questions/{question_id}",
+    description="Candidates get the question (text, topic, level); reviewers and admins (and the "
+    "single user in local mode) also get its rubric: reference answer, key points and follow-ups.",
+)
+def get_question(
+    bank: BankDep, question_id: str, principal: CurrentPrincipal
+) -> service.QuestionDetail | service.QuestionSummary:
+    return service.get_question(
+        bank=bank, question_id=question_id, with_rubric=principal.role in (Role.reviewer, Role.admin)
+    )
 
 
 @router.get("/topics")
