@@ -16,13 +16,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from app.ratelimit import FailedAuthLimiter
 
 __all__ = [
     "AuthMode",
@@ -121,6 +124,23 @@ def authenticate(
         return Principal(role=Role.admin, fingerprint=None, local=True)
     settings: Settings = request.app.state.settings
     lookup: KeyLookup | None = getattr(request.app.state, "key_lookup", None)
+    limiter: FailedAuthLimiter | None = getattr(request.app.state, "auth_limiter", None)
+    who = [f"addr:{request.client.host if request.client else 'unknown'}"]
+    if credentials is not None:
+        who.append(f"key:{key_fingerprint(credentials.credentials)}")
+    if limiter is not None:
+        limiter.check(*who)
+    try:
+        return _principal(settings, lookup, credentials)
+    except Unauthorized:
+        if limiter is not None and credentials is not None:  # a wrong key, not a missing one
+            limiter.failed(*who)
+        raise
+
+
+def _principal(
+    settings: Settings, lookup: KeyLookup | None, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     given = credentials.credentials.encode()

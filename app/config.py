@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     # before it is read; any body (spoken answers too) past max_audio_bytes + this is refused likewise.
     max_json_bytes: int = 1024 * 1024
     max_json_depth: int = 32  # deeper JSON nesting is a 400
+    # Ad-hoc rubrics of POST /v1/score (422 past these): each is encoded on every request.
+    score_max_key_points: int = 20
+    score_max_reference_answers: int = 5
+    score_max_rubric_chars: int = 2000  # per question, reference answer or key point
+    # Failed authentications allowed per client address and per presented key (`limits` notation);
+    # past it, 429 with Retry-After. Shared by every instance when redis_url is set.
+    auth_failure_limit: str = "20/minute"
+    redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset: counts kept in memory
     default_num_questions: int = 5
     max_num_questions: int = 30
 

@@ -15,6 +15,7 @@ __all__ = [
     "NotFound",
     "ProviderUnavailable",
     "QuestionNotFound",
+    "RateLimited",
     "TurnMismatch",
     "Unauthorized",
 ]
@@ -30,6 +31,10 @@ class DomainError(Exception):
 
     def details(self) -> dict[str, object]:
         """Machine-readable fields the error body carries beside code and message."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the response carries."""
         return {}
 
 
@@ -99,6 +104,18 @@ class AudioRejected(DomainError):
 class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Forbidden(DomainError):

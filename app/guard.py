@@ -75,10 +75,13 @@ def json_problem(raw: bytes, *, max_depth: int) -> JSONResponse | None:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_json_depth: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_json_bytes: int, max_json_depth: int, max_body_bytes: int
+    ) -> None:
         self.app = app
         self.max_json_bytes = max_json_bytes
         self.max_json_depth = max_json_depth
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,25 +96,24 @@ class RequestGuard:
             return
         headers = Headers(scope=scope)
         content_type = headers.get("content-type", "").lower()
+        length = headers.get("content-length")
+        announced = int(length) if length is not None and length.isdigit() else None
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") or content_type.startswith(_FORM_TYPES):
-            await self.app(scope, receive, send)
+            # Forms (spoken answers): refused from Content-Length, or while they stream without one.
+            if announced is not None and announced > self.max_body_bytes:
+                await self._too_large(scope, receive, send, limit=self.max_body_bytes)
+                return
+            await self.app(scope, self._counted(receive), send)
             return
         # Everything else is read as JSON by the routes (json_or_audio too), so it is checked as JSON.
-        length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_json_bytes:
+        if announced is not None and announced > self.max_json_bytes:
             await self._too_large(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
         more = True
         while more:
-            try:
-                message = await receive()
-            except HTTPException as exc:  # the app-wide body limit (FastAPI max_body_size)
-                if exc.status_code != 413:
-                    raise
-                await self._too_large(scope, receive, send)
-                return
+            message = await receive()
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -138,8 +140,30 @@ class RequestGuard:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"the JSON body is larger than {self.max_json_bytes} bytes (MOCKINTERVIEW_MAX_JSON_BYTES)"
+    def _counted(self, receive: Receive) -> Receive:
+        """`receive`, raising 413 (answered by the app's error handlers) once the body passes the limit."""
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.max_body_bytes:
+                    raise HTTPException(413, f"the body is larger than {self.max_body_bytes} bytes")
+            return message
+
+        return counted
+
+    async def _too_large(
+        self, scope: Scope, receive: Receive, send: Send, *, limit: int | None = None
+    ) -> None:
+        if limit is None:
+            message = (
+                f"the JSON body is larger than {self.max_json_bytes} bytes (MOCKINTERVIEW_MAX_JSON_BYTES)"
+            )
+        else:
+            message = f"the body is larger than {limit} bytes (MAX_AUDIO_BYTES + MAX_JSON_BYTES)"
         response = _error(413, "too_large", message)
         response.headers["Connection"] = "close"  # what is left of the body is never read
         await response(scope, receive, send)

@@ -43,7 +43,9 @@ def _field(loc: Sequence[int | str]) -> str:
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse(error_body(exc.code, exc.message, **exc.details()), status_code=exc.status_code)
+    return JSONResponse(
+        error_body(exc.code, exc.message, **exc.details()), status_code=exc.status_code, headers=exc.headers()
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -97,6 +99,7 @@ def _lifespan(
         from app.db import create_db_engine, create_session_factory, upgrade
         from app.judge.registry import create_judge
         from app.llm.registry import create_llm_provider
+        from app.ratelimit import FailedAuthLimiter
         from app.review.startup import start_review
         from app.scoring.service import build_scorer, use_bank
 
@@ -107,6 +110,7 @@ def _lifespan(
         except BankError as exc:
             raise ConfigurationError(f"question bank {settings.bank_dir} does not load:\n{exc}") from exc
         app.state.settings = settings
+        app.state.auth_limiter = FailedAuthLimiter(settings)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
         app.state.bank = start_review(app, bank)  # seeds rubric versions, DB keys
@@ -155,11 +159,12 @@ def create_app(
         version="0.1.0",
         summary="Practise deep-learning interviews: questions, graded answers, follow-ups and a report.",
         lifespan=_lifespan(settings, scorer, llm, judge),
-        # Starlette refuses a larger body from its Content-Length, or as soon as it has read past it.
-        max_body_size=settings.max_audio_bytes + settings.max_json_bytes,
     )
     app.add_middleware(
-        RequestGuard, max_json_bytes=settings.max_json_bytes, max_json_depth=settings.max_json_depth
+        RequestGuard,
+        max_json_bytes=settings.max_json_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_body_bytes=settings.max_audio_bytes + settings.max_json_bytes,
     )
     app.state.settings = settings
     for exc_type, handler in EXCEPTION_HANDLERS.items():

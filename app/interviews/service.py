@@ -609,7 +609,30 @@ def rubric_for(*, bank: Bank, request: ScoreRequest) -> Rubric:
         for i, text in enumerate(request.key_points or [], 1)
         if text.strip()
     )
-    return Rubric(question=request.question, reference_answers=tuple(refs), key_points=points)
+    return Rubric(question=request.question, reference_answers=tuple(refs), key_points=points, persist=False)
+
+
+def _check_rubric_size(*, settings: Settings, request: ScoreRequest) -> None:
+    """An ad-hoc rubric is encoded on every request: its size is bounded (settings, 422)."""
+    refs = request.reference_answer
+    refs = [refs] if isinstance(refs, str) else list(refs or [])
+    points = list(request.key_points or [])
+    if len(points) > settings.score_max_key_points:
+        raise InvalidInput(f"key_points: at most {settings.score_max_key_points}, got {len(points)}")
+    if len(refs) > settings.score_max_reference_answers:
+        raise InvalidInput(
+            f"reference_answer: at most {settings.score_max_reference_answers} answers, got {len(refs)}"
+        )
+    for field, texts in (
+        ("question", [request.question or ""]),
+        ("reference_answer", refs),
+        ("key_points", points),
+    ):
+        longest = max((len(t) for t in texts), default=0)
+        if longest > settings.score_max_rubric_chars:
+            raise InvalidInput(
+                f"{field}: {longest} characters; the limit is {settings.score_max_rubric_chars} per text"
+            )
 
 
 async def grade(
@@ -619,6 +642,7 @@ async def grade(
         raise AnswerTooLarge(
             f"answer: {len(request.answer)} characters; the limit is {settings.max_answer_chars}"
         )
+    _check_rubric_size(settings=settings, request=request)
     rubric = rubric_for(bank=bank, request=request)
     score = await scorer.score_async(rubric, request.answer)
     return await judge_score(judge=judge, scorer=scorer, rubric=rubric, answer=request.answer, score=score)

@@ -299,8 +299,12 @@ class Scorer:
     def score_many(self, items: Sequence[tuple[Rubric, str]]) -> list[ScoreResult]:
         """Score several answers with one encode call for all answer texts."""
         prepared = [self._prepare(r, a) for r, a in items]
-        rubric_texts = [t for p in prepared for t in self._rubric_texts(p.rubric)]
-        self.cache.embed(list(dict.fromkeys(rubric_texts)), persist=True)
+        for persist in (True, False):
+            rubric_texts = [
+                t for p in prepared if p.rubric.persist is persist for t in self._rubric_texts(p.rubric)
+            ]
+            if rubric_texts:
+                self.cache.embed(list(dict.fromkeys(rubric_texts)), persist=persist)
         # Whole answers need sentence and token vectors: one forward pass gives both.
         wholes = [
             t for t in dict.fromkeys(p.clean for p in prepared if p.spans) if t not in self._token_cache
