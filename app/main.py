@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -81,6 +83,76 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Any]] =
     SQLAlchemyError: _database_error,
     Exception: _unexpected_error,
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable: unauthorized, turn_mismatch, invalid_json, ...")
+    message: str
+    fields: list[dict[str, str]] | None = Field(default=None, description="422: the fields at fault")
+    current_turn: int | None = Field(default=None, description="409 turn_mismatch: the turn to answer")
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
+
+
+_ERROR_TEXT = {
+    400: "the body is not JSON or is nested too deeply (`invalid_json`)",
+    401: "a missing, wrong or revoked API key (keys mode)",
+    403: "the key's role may not do this",
+    404: "no such interview, question or key (another owner's interview looks missing)",
+    409: "the interview is completed, or the answer names another turn (`turn_mismatch`)",
+    413: "the body, or the answer, is too large",
+    415: "an audio format the service does not take",
+    422: "invalid input: the fields at fault are listed",
+    429: "too many wrong keys from this address; see Retry-After",
+}
+
+
+def _documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """app.openapi with the shared error schema on every /v1 operation, for the errors it can give."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas["ErrorDetail"] = ErrorDetail.model_json_schema()
+        schemas["ErrorResponse"] = ErrorResponse.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        schemas["ErrorResponse"].pop("$defs", None)
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for path, ops in spec.get("paths", {}).items():
+            if not path.startswith("/v1"):
+                continue
+            for op in ops.values():
+                codes = {401, 429}
+                if "requestBody" in op:
+                    codes |= {400, 413, 422}
+                if op.get("parameters"):
+                    codes.add(422)
+                if "{" in path:
+                    codes.add(404)
+                if path.startswith(("/v1/review", "/v1/keys")):
+                    codes.add(403)
+                if path.endswith("/answers"):
+                    codes |= {409, 415}
+                if path.endswith("/transcribe"):
+                    codes.add(415)
+                for code in sorted(codes):
+                    op.setdefault("responses", {})[str(code)] = {
+                        "description": _ERROR_TEXT[code],
+                        "content": ref,
+                    }
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = spec
+        return spec
+
+    return openapi
 
 
 class _Unset:
@@ -167,6 +239,7 @@ def create_app(
         max_body_bytes=settings.max_audio_bytes + settings.max_json_bytes,
     )
     app.state.settings = settings
+    app.openapi = _documented_errors(app)  # type: ignore[method-assign]
     for exc_type, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exc_type, handler)
     app.include_router(health_router)
