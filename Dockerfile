@@ -37,7 +37,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     MOCKINTERVIEW_PROMPTS_DIR=/srv/prompts \
     MOCKINTERVIEW_DATABASE_URL=sqlite:////data/mockinterview.db \
     MOCKINTERVIEW_CACHE_DIR=/data/cache \
-    MOCKINTERVIEW_ALLOW_REMOTE_BIND=1
+    MOCKINTERVIEW_AUTH=keys
 USER app
 WORKDIR /home/app
 VOLUME /data

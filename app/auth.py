@@ -1,8 +1,12 @@
 """Bearer-key authentication and roles for /v1.
 
 Keys come from two places: MOCKINTERVIEW_API_KEYS (operator keys, admin-equivalent) and the
-api_keys table (created with `mockinterview keys create --role ...`, stored hashed). With neither,
-the service runs in local mode: everything is open and every caller acts as an admin.
+api_keys table (created with `mockinterview keys create --role ...`, stored hashed).
+
+The mode is a setting, never a count of live keys: MOCKINTERVIEW_AUTH=local (no keys, every caller is
+the single admin; `serve` keeps it on loopback) or keys. Left unset it is keys as soon as API_KEYS is
+set or a key has ever been created (recorded in the auth_state table), so revoking the last key leaves
+a service that answers 401 until an admin creates a new key with the CLI.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,14 +24,22 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 
+if TYPE_CHECKING:
+    from app.ratelimit import FailedAuthLimiter
+
 __all__ = [
+    "AuthMode",
     "CurrentPrincipal",
     "KeyLookup",
     "Owner",
+    "OwnerId",
     "Principal",
     "Role",
+    "auth_mode",
     "authenticate",
     "key_fingerprint",
+    "keys_required",
+    "resolve_auth_mode",
     "require_api_key",
     "require_role",
 ]
@@ -52,10 +64,15 @@ class Principal:
     local: bool = False
 
 
+AuthMode = Literal["local", "keys"]
+
+
 class KeyLookup(Protocol):
     """The database keys, set on app.state.key_lookup by create_app (app/review/keys.py)."""
 
-    def any_active(self) -> bool: ...
+    def ever_enabled(self) -> bool:
+        """Whether a key was ever created in this database (revoked or not)."""
+        ...
 
     def role_for(self, key: str) -> Role | None: ...
 
@@ -65,22 +82,65 @@ def key_fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def keys_required(request: Request) -> bool:
-    """Whether callers must send a key: once any key exists, in the environment or the database."""
+class OwnerId(str):
+    """A key fingerprint that owns interviews; `admin` keys may also open ownerless interviews."""
+
+    admin: bool
+
+    def __new__(cls, fingerprint: str, *, admin: bool = False) -> OwnerId:
+        made = super().__new__(cls, fingerprint)
+        made.admin = admin
+        return made
+
+
+def resolve_auth_mode(settings: Settings, *, keys_ever_enabled: bool) -> AuthMode:
+    """The setting when given; otherwise keys once env keys are set or a key was ever created."""
+    if settings.auth is not None:
+        return settings.auth
+    return "keys" if settings.api_keys or keys_ever_enabled else "local"
+
+
+def auth_mode(request: Request) -> AuthMode:
     settings: Settings = request.app.state.settings
+    if settings.auth is not None or settings.api_keys:
+        return resolve_auth_mode(settings, keys_ever_enabled=False)
     lookup: KeyLookup | None = getattr(request.app.state, "key_lookup", None)
-    return bool(settings.api_keys) or (lookup is not None and lookup.any_active())
+    if lookup is None:  # the lifespan has not run: nothing tells us keys are off, so they are on
+        return "keys"
+    return resolve_auth_mode(settings, keys_ever_enabled=lookup.ever_enabled())
+
+
+def keys_required(request: Request) -> bool:
+    """Whether callers must send a key (the pages ask for one exactly then)."""
+    return auth_mode(request) == "keys"
 
 
 def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller; 401 for a missing or wrong key once any key (env or database) exists."""
+    """The caller; in keys mode 401 for a missing, wrong or revoked key."""
     if not keys_required(request):
         return Principal(role=Role.admin, fingerprint=None, local=True)
     settings: Settings = request.app.state.settings
     lookup: KeyLookup | None = getattr(request.app.state, "key_lookup", None)
+    limiter: FailedAuthLimiter | None = getattr(request.app.state, "auth_limiter", None)
+    who = [f"addr:{request.client.host if request.client else 'unknown'}"]
+    if credentials is not None:
+        who.append(f"key:{key_fingerprint(credentials.credentials)}")
+    if limiter is not None:
+        limiter.check(*who)
+    try:
+        return _principal(settings, lookup, credentials)
+    except Unauthorized:
+        if limiter is not None and credentials is not None:  # a wrong key, not a missing one
+            limiter.failed(*who)
+        raise
+
+
+def _principal(
+    settings: Settings, lookup: KeyLookup | None, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     given = credentials.credentials.encode()
@@ -97,9 +157,11 @@ def authenticate(
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require_api_key(principal: CurrentPrincipal) -> str | None:
+def require_api_key(principal: CurrentPrincipal) -> OwnerId | None:
     """The caller's key fingerprint, None in local mode; any role may pass."""
-    return principal.fingerprint
+    if principal.fingerprint is None:
+        return None
+    return OwnerId(principal.fingerprint, admin=principal.role == Role.admin)
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Principal]:
@@ -116,4 +178,4 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-Owner = Annotated[str | None, Depends(require_api_key)]
+Owner = Annotated[OwnerId | None, Depends(require_api_key)]

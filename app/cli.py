@@ -32,6 +32,43 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _settings() -> Settings:
+    """Settings from the environment; a setting that fails validation is a clear error, not a trace."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from exc
+
+
+def _keys_ever_enabled(settings: Settings) -> bool:
+    from app.review.keys import DbKeys
+    from app.runtime import Runtime
+
+    with Runtime(settings) as runtime:
+        return DbKeys(runtime.open_database()).ever_enabled()
+
+
+def bind_problem(host: str, settings: Settings, *, keys_ever_enabled: bool) -> str | None:
+    """Why serving on `host` would be unsafe, or None: local mode (no keys) stays on loopback."""
+    from app.auth import resolve_auth_mode
+
+    if _is_loopback(host) or resolve_auth_mode(settings, keys_ever_enabled=keys_ever_enabled) == "keys":
+        return None
+    if settings.unsafe_remote_bind_without_keys:
+        err.print(
+            f"[yellow]warning:[/] serving {host} without API keys: anyone who reaches it is an admin",
+            highlight=False,
+        )
+        return None
+    return (
+        f"refusing to bind {host} without API keys (local mode: every caller is an admin). Set "
+        "MOCKINTERVIEW_AUTH=keys and create an admin key with `mockinterview keys create --role admin` "
+        "(or set MOCKINTERVIEW_API_KEYS)"
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default from settings: 127.0.0.1)")] = None,
@@ -44,15 +81,12 @@ def serve(
     from app.main import create_app
 
     offline()
-    settings = Settings()
+    settings = _settings()
     host = host or settings.host
     port = port or settings.port
-    if not _is_loopback(host) and not settings.allow_remote_bind:
-        raise fail(
-            f"refusing to bind {host}: set MOCKINTERVIEW_ALLOW_REMOTE_BIND=1 (and MOCKINTERVIEW_API_KEYS)"
-        )
-    if not _is_loopback(host) and not settings.api_keys:
-        err.print("[yellow]warning:[/] listening beyond localhost without MOCKINTERVIEW_API_KEYS")
+    problem = bind_problem(host, settings, keys_ever_enabled=_keys_ever_enabled(settings))
+    if problem is not None:
+        raise fail(problem)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "PROJECT_ROOT"]
@@ -23,10 +23,29 @@ class Settings(BaseSettings):
     port: int = 8000
     # SQLite file by default; PostgreSQL with e.g. postgresql+psycopg://user@127.0.0.1:5432/db
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'mockinterview.db'}"
-    # Comma-separated bearer keys; empty means local mode (no key needed).
+    # Comma-separated bearer keys (admin role); setting any implies auth=keys.
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    allow_remote_bind: bool = False
+    # local: no keys, every caller is the single admin, loopback only. keys: a key on every /v1 call.
+    # Unset: keys once api_keys is set or a key was ever created in the database (never back to local).
+    auth: Literal["local", "keys"] | None = None
+    # Serve local mode (no keys, everyone admin) on a non-loopback address: anyone who can reach the
+    # port can read and change everything.
+    unsafe_remote_bind_without_keys: bool = False
+    # Renamed to unsafe_remote_bind_without_keys; still read so that setting it fails loudly.
+    allow_remote_bind: bool | None = Field(default=None, exclude=True)
     max_answer_chars: int = 8000
+    # Request limits (issue 20): a JSON body larger than this is refused from its Content-Length (413)
+    # before it is read; any body (spoken answers too) past max_audio_bytes + this is refused likewise.
+    max_json_bytes: int = 1024 * 1024
+    max_json_depth: int = 32  # deeper JSON nesting is a 400
+    # Ad-hoc rubrics of POST /v1/score (422 past these): each is encoded on every request.
+    score_max_key_points: int = 20
+    score_max_reference_answers: int = 5
+    score_max_rubric_chars: int = 2000  # per question, reference answer or key point
+    # Failed authentications allowed per client address and per presented key (`limits` notation);
+    # past it, 429 with Retry-After. Shared by every instance when redis_url is set.
+    auth_failure_limit: str = "20/minute"
+    redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset: counts kept in memory
     default_num_questions: int = 5
     max_num_questions: int = 30
 
@@ -94,6 +113,23 @@ class Settings(BaseSettings):
     whisper_vad: bool = True  # Silero VAD (shipped inside faster-whisper) skips silences in long answers
     stt_prime: bool = True  # prime the decoder with the question and its key-point terms
     stt_queue_size: int = 4  # spoken answers waiting for the local model; more get a 503
+
+    @field_validator("auth", "allow_remote_bind", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _auth_consistent(self) -> Settings:
+        if self.allow_remote_bind is not None:
+            raise ValueError(
+                "MOCKINTERVIEW_ALLOW_REMOTE_BIND was renamed MOCKINTERVIEW_UNSAFE_REMOTE_BIND_WITHOUT_KEYS: "
+                "it serves everything to anyone without a key. To listen beyond localhost safely, set "
+                "MOCKINTERVIEW_AUTH=keys (or MOCKINTERVIEW_API_KEYS) instead; remove the old variable"
+            )
+        if self.auth == "local" and self.api_keys:
+            raise ValueError("MOCKINTERVIEW_AUTH=local contradicts MOCKINTERVIEW_API_KEYS: choose one")
+        return self
 
     @field_validator("api_keys", mode="before")
     @classmethod

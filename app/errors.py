@@ -15,6 +15,8 @@ __all__ = [
     "NotFound",
     "ProviderUnavailable",
     "QuestionNotFound",
+    "RateLimited",
+    "TurnMismatch",
     "Unauthorized",
 ]
 
@@ -26,6 +28,14 @@ class DomainError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def details(self) -> dict[str, object]:
+        """Machine-readable fields the error body carries beside code and message."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the response carries."""
+        return {}
 
 
 class ConfigurationError(DomainError):
@@ -57,6 +67,19 @@ class InterviewFinished(Conflict):
     code = "interview_finished"
 
 
+class TurnMismatch(Conflict):
+    """The answer names a turn that is not the interview's current one (already answered, or ahead)."""
+
+    code = "turn_mismatch"
+
+    def __init__(self, message: str, *, current_turn: int | None) -> None:
+        super().__init__(message)
+        self.current_turn = current_turn
+
+    def details(self) -> dict[str, object]:
+        return {"current_turn": self.current_turn}
+
+
 class InvalidInput(DomainError):
     status_code = 422
     code = "invalid_input"
@@ -81,6 +104,18 @@ class AudioRejected(DomainError):
 class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Forbidden(DomainError):

@@ -9,14 +9,17 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import require_api_key
 from app.config import Settings
 from app.errors import DomainError
+from app.guard import RequestGuard
 from app.judge.base import Judge
 from app.llm.base import LLMProvider
 from app.runtime import UNSET, Runtime, Unset
@@ -44,11 +47,15 @@ def _field(loc: Sequence[int | str]) -> str:
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+    return JSONResponse(
+        error_body(exc.code, exc.message, **exc.details()), status_code=exc.status_code, headers=exc.headers()
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):  # one answer on every route
+        return JSONResponse(error_body("invalid_json", "the body is not valid JSON"), status_code=400)
     fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return JSONResponse(error_body("invalid_input", message, fields=fields), status_code=422)
@@ -80,17 +87,89 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Any]] =
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable: unauthorized, turn_mismatch, invalid_json, ...")
+    message: str
+    fields: list[dict[str, str]] | None = Field(default=None, description="422: the fields at fault")
+    current_turn: int | None = Field(default=None, description="409 turn_mismatch: the turn to answer")
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
+
+
+_ERROR_TEXT = {
+    400: "the body is not JSON or is nested too deeply (`invalid_json`)",
+    401: "a missing, wrong or revoked API key (keys mode)",
+    403: "the key's role may not do this",
+    404: "no such interview, question or key (another owner's interview looks missing)",
+    409: "the interview is completed, or the answer names another turn (`turn_mismatch`)",
+    413: "the body, or the answer, is too large",
+    415: "an audio format the service does not take",
+    422: "invalid input: the fields at fault are listed",
+    429: "too many wrong keys from this address; see Retry-After",
+}
+
+
+def _documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """app.openapi with the shared error schema on every /v1 operation, for the errors it can give."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas["ErrorDetail"] = ErrorDetail.model_json_schema()
+        schemas["ErrorResponse"] = ErrorResponse.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        schemas["ErrorResponse"].pop("$defs", None)
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for path, ops in spec.get("paths", {}).items():
+            if not path.startswith("/v1"):
+                continue
+            for op in ops.values():
+                codes = {401, 429}
+                if "requestBody" in op:
+                    codes |= {400, 413, 422}
+                if op.get("parameters"):
+                    codes.add(422)
+                if "{" in path:
+                    codes.add(404)
+                if path.startswith(("/v1/review", "/v1/keys")):
+                    codes.add(403)
+                if path.endswith("/answers"):
+                    codes |= {409, 415}
+                if path.endswith("/transcribe"):
+                    codes.add(415)
+                for code in sorted(codes):
+                    op.setdefault("responses", {})[str(code)] = {
+                        "description": _ERROR_TEXT[code],
+                        "content": ref,
+                    }
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = spec
+        return spec
+
+    return openapi
+
+
 def _lifespan(
     settings: Settings, scorer: Scorer | None, llm: LLMProvider | None, judge: Judge | None | Unset
 ) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from app.ratelimit import FailedAuthLimiter
         from app.review.startup import start_review
 
         runtime = Runtime(settings)
         app.state.runtime = runtime
         runtime.warmup.expect("database", "bank", "llm", "judge", "speech", "scorer")
         app.state.settings = settings
+        app.state.auth_limiter = FailedAuthLimiter(settings)
         app.state.session_factory = runtime.open_database()
         app.state.engine = runtime.engine
         app.state.bank = start_review(app, runtime.load_bank())  # seeds rubric versions, DB keys
@@ -139,7 +218,14 @@ def create_app(
         summary="Practise deep-learning interviews: questions, graded answers, follow-ups and a report.",
         lifespan=_lifespan(settings, scorer, llm, judge),
     )
+    app.add_middleware(
+        RequestGuard,
+        max_json_bytes=settings.max_json_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_body_bytes=settings.max_audio_bytes + settings.max_json_bytes,
+    )
     app.state.settings = settings
+    app.openapi = _documented_errors(app)  # type: ignore[method-assign]
     for exc_type, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exc_type, handler)
     app.include_router(health_router)

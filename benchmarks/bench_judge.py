@@ -83,7 +83,8 @@ def main() -> None:
                     if typing:  # the candidate types for as long as the judge needs to prime
                         judge._executor.submit(lambda: None).result()
                     t0 = time.perf_counter()
-                    out = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
+                    answer = {"text": text, "turn": question["turn"]}
+                    out = client.post(f"/v1/interviews/{iid}/answers", json=answer).json()
                     turns.append(time.perf_counter() - t0)
                     question = out["next_question"]
             label = "after typing time (judge primed)" if typing else "answered at once (prime not done)"

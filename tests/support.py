@@ -18,7 +18,13 @@ AppFactory = Callable[..., TestClient]
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings for a test: no .env file, local mode unless the test sets keys."""
-    values: dict[str, Any] = {"api_keys": [], "llm": "rubric", "judge": "off"}
+    # Tests send many wrong keys on purpose; tests/test_rate_limit.py sets its own limit.
+    values: dict[str, Any] = {
+        "api_keys": [],
+        "llm": "rubric",
+        "judge": "off",
+        "auth_failure_limit": "10000/minute",
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -31,7 +31,9 @@ def _start(client: TestClient, n: int = 1) -> dict[str, Any]:
 def test_unknown_ids_are_404(client: TestClient) -> None:
     _error(client.get("/v1/interviews/nope"), 404, "interview_not_found")
     _error(client.get("/v1/interviews/nope/report"), 404, "interview_not_found")
-    _error(client.post("/v1/interviews/nope/answers", json={"text": "hi"}), 404, "interview_not_found")
+    _error(
+        client.post("/v1/interviews/nope/answers", json={"text": "hi", "turn": 1}), 404, "interview_not_found"
+    )
     _error(client.get("/v1/questions/no-such-question"), 404, "question_not_found")
     _error(client.post("/v1/score", json={"question_id": "no-such-question", "answer": "x"}), 404)
     _error(client.get("/v1/no-such-route"), 404, "not_found")
@@ -40,14 +42,15 @@ def test_unknown_ids_are_404(client: TestClient) -> None:
 def test_answering_a_completed_interview_is_409(client: TestClient) -> None:
     iid = _start(client)["id"]
     status = "in_progress"
-    for _ in range(2):  # the main question and at most one follow-up
-        r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "I don't know."})
+    for turn in (1, 2):  # the main question and at most one follow-up
+        r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "I don't know.", "turn": turn})
         status = r.json()["status"]
         if status == "completed":
             break
     assert status == "completed"
-    _error(client.post(f"/v1/interviews/{iid}/answers", json={"text": "again"}), 409, "interview_finished")
-    _error(client.post(f"/v1/interviews/{iid}/answers?stream=true", json={"text": "again"}), 409)
+    again = {"text": "again", "turn": turn + 1}
+    _error(client.post(f"/v1/interviews/{iid}/answers", json=again), 409, "interview_finished")
+    _error(client.post(f"/v1/interviews/{iid}/answers?stream=true", json=again), 409)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +59,10 @@ def test_answering_a_completed_interview_is_409(client: TestClient) -> None:
         ("answers", {}, "text"),
         ("answers", {"text": ""}, "text"),
         ("answers", {"text": 42}, "text"),
-        ("answers", {"text": "ok", "extra": 1}, "extra"),
+        ("answers", {"text": "ok", "turn": 1, "extra": 1}, "extra"),
+        ("answers", {"text": "ok"}, "turn"),
+        ("answers", {"text": "ok", "turn": 0}, "turn"),
+        ("answers", {"text": "ok", "turn": 2**31}, "turn"),
         ("create", {"num_questions": 0}, "num_questions"),
         ("create", {"level": "expert"}, "level"),
         ("create", {"topics": "cnns"}, "topics"),
@@ -87,7 +93,9 @@ def test_domain_validation_is_422(client: TestClient, settings: Settings) -> Non
     _error(client.get("/v1/questions", params={"limit": 0}), 422)
     _error(client.get("/v1/questions", params={"level": "expert"}), 422)
     _error(
-        client.post("/v1/interviews", content=b"not json", headers={"content-type": "application/json"}), 422
+        client.post("/v1/interviews", content=b"not json", headers={"content-type": "application/json"}),
+        400,
+        "invalid_json",
     )
 
 
@@ -95,8 +103,10 @@ def test_oversize_answer_is_413(client: TestClient, settings: Settings) -> None:
     iid = _start(client)["id"]
     big = "word " * (settings.max_answer_chars // 5 + 1)
     assert len(big) > settings.max_answer_chars
-    _error(client.post(f"/v1/interviews/{iid}/answers", json={"text": big}), 413, "answer_too_large")
-    _error(client.post(f"/v1/interviews/{iid}/answers?stream=true", json={"text": big}), 413)
+    _error(
+        client.post(f"/v1/interviews/{iid}/answers", json={"text": big, "turn": 1}), 413, "answer_too_large"
+    )
+    _error(client.post(f"/v1/interviews/{iid}/answers?stream=true", json={"text": big, "turn": 1}), 413)
     _error(client.post("/v1/score", json={"question": "q?", "reference_answer": "r", "answer": big}), 413)
     # Nothing was stored: the interview still waits for its first answer.
     assert client.get(f"/v1/interviews/{iid}").json()["turns"] == []

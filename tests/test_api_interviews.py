@@ -47,7 +47,9 @@ def run_interview(client: TestClient, bank: Bank, num_questions: int = 3) -> tup
     iid, asked = created["id"], created["question"]
     responses = []
     for _ in range(2 * num_questions):
-        r = client.post(f"/v1/interviews/{iid}/answers", json={"text": _answer_for(bank, asked)})
+        r = client.post(
+            f"/v1/interviews/{iid}/answers", json={"text": _answer_for(bank, asked), "turn": asked["turn"]}
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         responses.append({"asked": asked, **body})
@@ -117,11 +119,12 @@ def test_reference_answer_beats_wrong_answer(client: TestClient) -> None:
     bank = client.app.state.bank
     r = client.post("/v1/interviews", json={"num_questions": 1})
     iid, q = r.json()["id"], bank.questions[r.json()["question"]["id"]]
-    good = client.post(f"/v1/interviews/{iid}/answers", json={"text": q.reference_answer}).json()
+    good = client.post(f"/v1/interviews/{iid}/answers", json={"text": q.reference_answer, "turn": 1}).json()
     r2 = client.post("/v1/interviews", json={"num_questions": 1})
     other = bank.questions[r2.json()["question"]["id"]]
     bad = client.post(
-        f"/v1/interviews/{r2.json()['id']}/answers", json={"text": "I like turtles and sunny days."}
+        f"/v1/interviews/{r2.json()['id']}/answers",
+        json={"text": "I like turtles and sunny days.", "turn": 1},
     )
     assert good["score"]["value"] >= 6.0, good["score"]
     assert bad.json()["score"]["value"] < good["score"]["value"], (other.id, bad.json()["score"])
@@ -148,7 +151,9 @@ def test_second_app_instance_continues(app_factory: AppFactory, settings: Settin
     clients = [first, second]
     turn = 0
     while True:
-        r = clients[turn % 2].post(f"/v1/interviews/{iid}/answers", json={"text": _answer_for(bank, asked)})
+        r = clients[turn % 2].post(
+            f"/v1/interviews/{iid}/answers", json={"text": _answer_for(bank, asked), "turn": asked["turn"]}
+        )
         assert r.status_code == 200, r.text
         turn += 1
         assert r.json()["turn"] == turn
@@ -158,7 +163,10 @@ def test_second_app_instance_continues(app_factory: AppFactory, settings: Settin
     a, b = first.get(f"/v1/interviews/{iid}").json(), second.get(f"/v1/interviews/{iid}").json()
     assert a == b
     assert len(a["turns"]) == turn >= 2
-    assert second.post(f"/v1/interviews/{iid}/answers", json={"text": "more"}).status_code == 409
+    assert (
+        second.post(f"/v1/interviews/{iid}/answers", json={"text": "more", "turn": turn + 1}).status_code
+        == 409
+    )
 
 
 def test_healthz(client: TestClient, settings: Settings) -> None:

@@ -30,7 +30,7 @@ def test_stream_events(client: TestClient) -> None:
     bank = client.app.state.bank
     q = bank.questions[created["question"]["id"]]
     with client.stream(
-        "POST", f"/v1/interviews/{iid}/answers?stream=true", json={"text": q.reference_answer}
+        "POST", f"/v1/interviews/{iid}/answers?stream=true", json={"text": q.reference_answer, "turn": 1}
     ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")

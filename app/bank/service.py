@@ -86,10 +86,15 @@ def list_questions(
     )
 
 
-def get_question(*, bank: Bank, question_id: str) -> QuestionDetail:
+def get_question(
+    *, bank: Bank, question_id: str, with_rubric: bool = True
+) -> QuestionDetail | QuestionSummary:
+    """The question; its rubric (reference answer, key points, follow-ups) only `with_rubric`."""
     question = bank.get(question_id)
     if question is None:
         raise QuestionNotFound(f"no question with id {question_id!r}")
+    if not with_rubric:
+        return _summary(question)
     return QuestionDetail(
         **_summary(question).model_dump(),
         reference_answer=question.reference_answer,

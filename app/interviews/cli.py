@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -178,6 +179,8 @@ async def _interview(
                 judge=judge,
                 interview_id=iid,
                 text=text,
+                turn=asked.turn,  # never lands on another question, even if re-sent
+                idempotency_key=uuid.uuid4().hex,
             )
         _show_score(out.score)
         if out.score.degraded:

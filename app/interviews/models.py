@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, utcnow
 
-__all__ = ["Interview", "InterviewStatus", "Turn"]
+__all__ = ["AnswerReceipt", "Interview", "InterviewStatus", "Turn"]
 
 
 class InterviewStatus(StrEnum):
@@ -74,3 +74,18 @@ class Turn(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     interview: Mapped[Interview] = relationship(back_populates="turns")
+
+
+class AnswerReceipt(Base):
+    """The response to an answer sent with an Idempotency-Key, written in the turn's transaction: a
+    retried request gets it back instead of a 409 (migration 0004)."""
+
+    __tablename__ = "answer_receipts"
+    __table_args__ = (UniqueConstraint("interview_id", "key", name="uq_answer_receipts_interview_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    turn: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

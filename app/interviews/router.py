@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import Field, TypeAdapter, ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import UploadFile
 
@@ -21,9 +23,10 @@ from app.deps import (
     SessionFactoryDep,
     SettingsDep,
 )
-from app.errors import DomainError, InterviewFinished
+from app.errors import DomainError
 from app.interviews import service
 from app.interviews.schemas import (
+    MAX_TURN,
     AnswerIn,
     AnswerOut,
     InterviewCreate,
@@ -81,11 +84,67 @@ async def _answer_body(request: Request) -> AnswerIn | UploadFile:
     return await json_or_audio(request, AnswerIn)
 
 
+# -- exactly once (issue 20): every answer names its turn; Idempotency-Key replays a stored response --
+_FORM_TURN = TypeAdapter(Annotated[int, Field(ge=1, le=MAX_TURN)])
+
+
+async def _answer_turn(
+    request: Request, body: Annotated[AnswerIn | UploadFile, Depends(_answer_body)]
+) -> int:
+    """`turn` from the JSON body, or the `turn` field of a multipart (spoken) answer."""
+    if isinstance(body, AnswerIn):
+        return body.turn
+    raw = (await request.form()).get("turn")  # parsed once by _answer_body; Starlette keeps it
+    if not isinstance(raw, str):
+        msg = "Field required: the number of the turn being answered"
+        raise RequestValidationError([{"type": "missing", "loc": ("body", "turn"), "msg": msg}])
+    try:
+        return _FORM_TURN.validate_python(raw.strip())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", "turn")} for e in exc.errors(include_url=False)]
+        ) from exc
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="any unique string per answer; a retry with the same key gets the stored response",
+    ),
+]
+
+
+def _with_turn_field(extra: dict[str, Any]) -> dict[str, Any]:
+    """The multipart body documents `turn` beside `audio`."""
+    schema = extra["requestBody"]["content"]["multipart/form-data"]["schema"]
+    schema["required"] = [*schema.get("required", []), "turn"]
+    schema["properties"]["turn"] = {"type": "integer", "minimum": 1, "maximum": MAX_TURN}
+    return extra
+
+
+def _replayed_stream(out: AnswerOut) -> EventSourceResponse:
+    """A stored response as the events a live stream would have sent."""
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        yield ServerSentEvent(event="score", data=out.score.model_dump_json())
+        yield ServerSentEvent(event="feedback", data=json.dumps({"text": out.feedback}))
+        yield ServerSentEvent(event="done", data=out.model_dump_json())
+
+    return EventSourceResponse(events())
+
+
+# -- end exactly once ---------------------------------------------------------------------------------
+
+
 @router.post(
     "/interviews/{interview_id}/answers",
     response_model=AnswerOut,
     responses=_ANSWER_RESPONSES,
-    openapi_extra=answer_body_openapi(AnswerIn),
+    openapi_extra=_with_turn_field(answer_body_openapi(AnswerIn)),
 )
 async def answer(
     interview_id: str,
@@ -100,13 +159,21 @@ async def answer(
     owner: Owner,
     transcriber: TranscriberDep,
     glossary: GlossaryDep,
+    turn: Annotated[int, Depends(_answer_turn)],
+    idempotency_key: IdempotencyKey = None,
     stream: Annotated[bool, Query(description="Server-Sent Events: score, feedback chunks, done")] = False,
 ) -> AnswerOut | Response:
     spoken: SpokenAnswer | None = None
     if isinstance(body, UploadFile):  # a spoken answer: transcribe, correct, then grade the corrected text
-        interview = service.get_interview(session=session, interview_id=interview_id, owner=owner)
-        if interview.status == "completed":
-            raise InterviewFinished(f"interview {interview_id!r} is completed; start a new one")
+        interview = service.open_turn(  # a wrong turn or a retry is answered before transcribing
+            session=session,
+            interview_id=interview_id,
+            owner=owner,
+            turn=turn,
+            idempotency_key=idempotency_key,
+        )
+        if isinstance(interview, AnswerOut):
+            return _replayed_stream(interview) if stream else interview
         asked = bank.get(interview.question_ids[interview.position])
         spoken = await transcribe_upload(
             transcriber=transcriber,
@@ -142,6 +209,8 @@ async def answer(
             interview_id=interview_id,
             text=text,
             owner=owner,
+            turn=turn,
+            idempotency_key=idempotency_key,
             transcript=transcript,
             speech=speech,
         )
@@ -156,7 +225,11 @@ async def answer(
         interview_id=interview_id,
         text=text,
         owner=owner,
+        turn=turn,
+        idempotency_key=idempotency_key,
     )
+    if isinstance(pending, AnswerOut):  # a retry of an answer already applied
+        return _replayed_stream(pending)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         yield ServerSentEvent(event="score", data=pending.score.model_dump_json())

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.bank.models import Level
+from app.db.base import MAX_INT
 from app.scoring.schemas import Band, ScoreResult
 from app.speech.schemas import SpokenAnswer
 
 __all__ = [
+    "MAX_TURN",
     "AnswerIn",
     "AnswerOut",
     "InterviewCreate",
@@ -25,20 +28,40 @@ __all__ = [
 ]
 
 
+MAX_TURN = MAX_INT  # turn numbers and other counters fit a 32-bit INTEGER column on every backend
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain more than whitespace")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+"""Free text a person wrote: whitespace alone is no answer."""
 
 
 class InterviewCreate(_In):
     topics: list[str] | None = Field(default=None, description="topic slugs; all topics when omitted")
     level: Level | None = None
     num_questions: int | None = Field(
-        default=None, ge=1, description="default and maximum come from settings"
+        default=None, ge=1, le=MAX_TURN, strict=True, description="default and maximum come from settings"
     )
 
 
 class AnswerIn(_In):
-    text: str = Field(min_length=1, description="the answer; longer than max_answer_chars gives 413")
+    text: Text = Field(min_length=1, description="the answer; longer than max_answer_chars gives 413")
+    turn: int = Field(
+        ge=1,
+        le=MAX_TURN,
+        strict=True,
+        description="the number of the turn being answered (the question's `turn`); another number is "
+        "a 409 naming the current turn, so a resent answer never lands on the next question",
+    )
     # speech (issue 19): a spoken answer the page transcribed and showed for review before sending
     spoken: SpokenAnswer | None = Field(
         default=None,
@@ -55,6 +78,7 @@ class QuestionBrief(BaseModel):
     follow_up_id: str | None = Field(
         default=None, description="set when this is a follow-up of question `id`"
     )
+    turn: int = Field(description="the turn number to send as `turn` with the answer to this question")
 
 
 class InterviewCreated(BaseModel):
@@ -139,9 +163,9 @@ class Report(BaseModel):
 class ScoreRequest(_In):
     """Either a bank question id, or an ad-hoc question with its reference answer(s)."""
 
-    answer: str = Field(min_length=1)
+    answer: Text = Field(min_length=1)
     question_id: str | None = None
-    question: str | None = Field(default=None, min_length=1)
+    question: Text | None = Field(default=None, min_length=1)
     reference_answer: str | list[str] | None = None
     key_points: list[str] | None = None
 

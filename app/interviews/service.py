@@ -14,21 +14,23 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.auth import OwnerId
 from app.bank.models import Bank, FollowUp, Level, Question
 from app.config import Settings
 from app.errors import (
     AnswerTooLarge,
-    Conflict,
     InterviewFinished,
     InterviewNotFound,
     InvalidInput,
     QuestionNotFound,
+    TurnMismatch,
 )
-from app.interviews.models import Interview, InterviewStatus, Turn
+from app.interviews.models import AnswerReceipt, Interview, InterviewStatus, Turn
 from app.interviews.schemas import (
     AnswerOut,
     InterviewCreate,
@@ -56,11 +58,14 @@ __all__ = [
     "get_interview",
     "grade",
     "interview_out",
+    "open_turn",
     "prepare_turn",
+    "replay",
     "report",
     "resume_interview",
     "rubric_for",
     "start_interview",
+    "check_turn",
 ]
 
 log = logging.getLogger(__name__)
@@ -127,17 +132,27 @@ def start_interview(
     _prime_judge(judge, session=session, bank=bank, interview=interview)
     first = bank.questions[ids[0]]
     return InterviewCreated(
-        id=interview.id, status=interview.status, question=_brief(first), num_questions=len(ids)
+        id=interview.id, status=interview.status, question=_brief(first, turn=1), num_questions=len(ids)
     )
 
 
 # -- reading -----------------------------------------------------------------------------------
 
 
+def _may_open(interview: Interview, owner: str | None) -> bool:
+    """Local mode (owner None) opens everything; a key opens its own interviews, and an admin key also
+    the ownerless ones started before keys were switched on."""
+    if owner is None:
+        return True
+    if interview.owner is None:
+        return isinstance(owner, OwnerId) and owner.admin
+    return interview.owner == owner
+
+
 def get_interview(*, session: Session, interview_id: str, owner: str | None = None) -> Interview:
     """The interview, fresh from the database; another owner's interview looks like a missing one."""
     interview = session.get(Interview, interview_id, populate_existing=True)
-    if interview is None or (interview.owner is not None and owner is not None and interview.owner != owner):
+    if interview is None or not _may_open(interview, owner):
         raise InterviewNotFound(f"no interview with id {interview_id!r}")
     return interview
 
@@ -149,19 +164,27 @@ def _question(bank: Bank, question_id: str) -> Question:
     return q
 
 
-def _brief(q: Question, follow_up_id: str | None = None, text: str | None = None) -> QuestionBrief:
+def _brief(
+    q: Question, follow_up_id: str | None = None, text: str | None = None, *, turn: int
+) -> QuestionBrief:
     return QuestionBrief(
-        id=q.id, text=text or q.text, topic=q.topic, level=q.level, follow_up_id=follow_up_id
+        id=q.id, text=text or q.text, topic=q.topic, level=q.level, follow_up_id=follow_up_id, turn=turn
     )
 
 
+def _current_turn(interview: Interview) -> int | None:
+    """The number the next answer must carry; None once the interview is completed."""
+    return None if interview.status == InterviewStatus.completed else len(interview.turns) + 1
+
+
 def _current(bank: Bank, interview: Interview) -> QuestionBrief | None:
-    if interview.status == InterviewStatus.completed:
+    turn = _current_turn(interview)
+    if turn is None:
         return None
     q = _question(bank, interview.question_ids[interview.position])
     if interview.current_follow_up_text is not None:
-        return _brief(q, interview.current_follow_up_id, interview.current_follow_up_text)
-    return _brief(q)
+        return _brief(q, interview.current_follow_up_id, interview.current_follow_up_text, turn=turn)
+    return _brief(q, turn=turn)
 
 
 def _turn_out(t: Turn) -> TurnOut:
@@ -213,6 +236,59 @@ def resume_interview(
 # -- answering ---------------------------------------------------------------------------------
 
 
+def check_turn(*, interview: Interview, turn: int | None) -> None:
+    """An answer applies to the turn it names, or to none: a resent or raced answer is a 409 that says
+    which turn is current, never the answer to the next question. None (internal callers) skips it."""
+    if interview.status == InterviewStatus.completed:
+        raise InterviewFinished(f"interview {interview.id!r} is completed; start a new one")
+    current = len(interview.turns) + 1
+    if turn is not None and turn != current:
+        why = "was already answered" if turn < current else "has not been asked yet"
+        raise TurnMismatch(
+            f"turn: this answer is for turn {turn}, which {why}; the current turn is {current}",
+            current_turn=current,
+        )
+
+
+def _receipt(*, session: Session, interview_id: str, key: str, turn: int | None) -> AnswerOut | None:
+    receipt = session.scalar(
+        select(AnswerReceipt).where(AnswerReceipt.interview_id == interview_id, AnswerReceipt.key == key)
+    )
+    if receipt is None:
+        return None
+    if turn is not None and receipt.turn != turn:
+        raise InvalidInput(
+            f"Idempotency-Key: this key was used for turn {receipt.turn}; send a new key with each new answer"
+        )
+    return AnswerOut.model_validate(receipt.response)
+
+
+def replay(
+    *, session: Session, interview_id: str, owner: str | None, key: str, turn: int | None
+) -> AnswerOut | None:
+    """The stored response to an earlier request with this Idempotency-Key, or None."""
+    get_interview(session=session, interview_id=interview_id, owner=owner)  # the owner check
+    stored = _receipt(session=session, interview_id=interview_id, key=key, turn=turn)
+    session.rollback()
+    return stored
+
+
+def open_turn(
+    *, session: Session, interview_id: str, owner: str | None, turn: int | None, idempotency_key: str | None
+) -> Interview | AnswerOut:
+    """The interview, ready for an answer to `turn`; or the stored response when this request is a
+    retry of one already applied. The receipt is read after the interview, so a turn that this read
+    sees answered always comes with its receipt (they are committed together)."""
+    interview = get_interview(session=session, interview_id=interview_id, owner=owner)
+    if idempotency_key is not None:
+        stored = _receipt(session=session, interview_id=interview_id, key=idempotency_key, turn=turn)
+        if stored is not None:
+            session.rollback()
+            return stored
+    check_turn(interview=interview, turn=turn)
+    return interview
+
+
 @dataclass
 class PendingTurn:
     """A scored answer not yet written: what `finish_turn` needs, and the context the LLM sees."""
@@ -221,9 +297,11 @@ class PendingTurn:
     version: int
     number: int
     question: Question
+    owner: str | None
     follow_up: FollowUp | None
     is_follow_up: bool
     ctx: TurnContext
+    idempotency_key: str | None = None
 
     @property
     def score(self) -> ScoreResult:
@@ -241,11 +319,16 @@ async def prepare_turn(
     interview_id: str,
     text: str,
     owner: str | None = None,
-) -> PendingTurn:
-    """Validate and score one answer; the read transaction ends before any slow work starts."""
-    interview = get_interview(session=session, interview_id=interview_id, owner=owner)
-    if interview.status == InterviewStatus.completed:
-        raise InterviewFinished(f"interview {interview_id!r} is completed; start a new one")
+    turn: int | None = None,
+    idempotency_key: str | None = None,
+) -> PendingTurn | AnswerOut:
+    """Validate and score one answer; the read transaction ends before any slow work starts. A retry
+    of an answer already applied (same Idempotency-Key) gets the stored response instead."""
+    interview = open_turn(
+        session=session, interview_id=interview_id, owner=owner, turn=turn, idempotency_key=idempotency_key
+    )
+    if isinstance(interview, AnswerOut):
+        return interview
     if len(text) > settings.max_answer_chars:
         raise AnswerTooLarge(
             f"text: answer has {len(text)} characters; the limit is {settings.max_answer_chars}"
@@ -279,9 +362,11 @@ async def prepare_turn(
         version=version,
         number=number,
         question=q,
+        owner=owner,
         follow_up=follow_up,
         is_follow_up=is_follow_up,
         ctx=ctx,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -344,12 +429,14 @@ def finish_turn(
     judge: Judge | None = None,
 ) -> AnswerOut:
     """Write the turn and move the interview on, if nobody else answered this turn meanwhile; a
-    spoken answer's transcript and speaking metrics are stored and returned with it. The judge
-    starts preparing for the next question's answer."""
+    spoken answer's transcript and speaking metrics are stored and returned with it. With an
+    Idempotency-Key the response is stored in the same transaction, and a request that lost the race
+    to its own retry gets that response back. The judge starts preparing for the next question's
+    answer."""
     interview = get_interview(session=session, interview_id=pending.interview_id)
     if interview.version != pending.version:
         session.rollback()
-        raise Conflict("this turn was already answered by another request; fetch the interview and retry")
+        return _lost_race(session=session, pending=pending)
     follow_up_id, follow_up_text = _chosen_follow_up(pending, coaching)
     feedback_text = coaching.feedback if feedback is None else feedback
     score = pending.score
@@ -383,15 +470,7 @@ def finish_turn(
         interview.position += 1
         if interview.position >= len(interview.question_ids):
             interview.status = InterviewStatus.completed
-    try:
-        session.commit()
-    except (StaleDataError, IntegrityError) as exc:
-        session.rollback()
-        raise Conflict(
-            "this turn was already answered by another request; fetch the interview and retry"
-        ) from exc
-    _prime_judge(judge, session=session, bank=bank, interview=interview)
-    return AnswerOut(
+    out = AnswerOut(
         score=score,
         feedback=feedback_text,
         follow_up=follow_up_text,
@@ -402,6 +481,43 @@ def finish_turn(
         degraded_reason=coaching.degraded_reason,
         transcript=transcript,
         speech=speech,
+    )
+    if pending.idempotency_key is not None:
+        session.add(
+            AnswerReceipt(
+                interview_id=interview.id,
+                key=pending.idempotency_key,
+                turn=pending.number,
+                response=out.model_dump(mode="json"),
+            )
+        )
+    try:
+        session.commit()
+    except (StaleDataError, IntegrityError):
+        session.rollback()
+        return _lost_race(session=session, pending=pending)
+    _prime_judge(judge, session=session, bank=bank, interview=interview)
+    return out
+
+
+def _lost_race(*, session: Session, pending: PendingTurn) -> AnswerOut:
+    """Another request answered this turn first: its response if it was this one's retry, else 409."""
+    if pending.idempotency_key is not None:
+        stored = replay(
+            session=session,
+            interview_id=pending.interview_id,
+            owner=pending.owner,
+            key=pending.idempotency_key,
+            turn=pending.number,
+        )
+        if stored is not None:
+            return stored
+    interview = get_interview(session=session, interview_id=pending.interview_id)
+    current = _current_turn(interview)
+    session.rollback()
+    raise TurnMismatch(
+        f"turn {pending.number} was answered by another request meanwhile; the current turn is {current}",
+        current_turn=current,
     )
 
 
@@ -416,6 +532,8 @@ async def answer_interview(
     interview_id: str,
     text: str,
     owner: str | None = None,
+    turn: int | None = None,
+    idempotency_key: str | None = None,
     transcript: dict[str, object] | None = None,
     speech: dict[str, object] | None = None,
 ) -> AnswerOut:
@@ -431,7 +549,11 @@ async def answer_interview(
         interview_id=interview_id,
         text=text,
         owner=owner,
+        turn=turn,
+        idempotency_key=idempotency_key,
     )
+    if isinstance(pending, AnswerOut):
+        return pending
     coaching = await coach_turn(llm=llm, pending=pending)
     return finish_turn(
         session=session,
@@ -519,7 +641,30 @@ def rubric_for(*, bank: Bank, request: ScoreRequest) -> Rubric:
         for i, text in enumerate(request.key_points or [], 1)
         if text.strip()
     )
-    return Rubric(question=request.question, reference_answers=tuple(refs), key_points=points)
+    return Rubric(question=request.question, reference_answers=tuple(refs), key_points=points, persist=False)
+
+
+def _check_rubric_size(*, settings: Settings, request: ScoreRequest) -> None:
+    """An ad-hoc rubric is encoded on every request: its size is bounded (settings, 422)."""
+    refs = request.reference_answer
+    refs = [refs] if isinstance(refs, str) else list(refs or [])
+    points = list(request.key_points or [])
+    if len(points) > settings.score_max_key_points:
+        raise InvalidInput(f"key_points: at most {settings.score_max_key_points}, got {len(points)}")
+    if len(refs) > settings.score_max_reference_answers:
+        raise InvalidInput(
+            f"reference_answer: at most {settings.score_max_reference_answers} answers, got {len(refs)}"
+        )
+    for field, texts in (
+        ("question", [request.question or ""]),
+        ("reference_answer", refs),
+        ("key_points", points),
+    ):
+        longest = max((len(t) for t in texts), default=0)
+        if longest > settings.score_max_rubric_chars:
+            raise InvalidInput(
+                f"{field}: {longest} characters; the limit is {settings.score_max_rubric_chars} per text"
+            )
 
 
 async def grade(
@@ -529,6 +674,7 @@ async def grade(
         raise AnswerTooLarge(
             f"answer: {len(request.answer)} characters; the limit is {settings.max_answer_chars}"
         )
+    _check_rubric_size(settings=settings, request=request)
     rubric = rubric_for(bank=bank, request=request)
     score = await scorer.score_async(rubric, request.answer)
     return await judge_score(judge=judge, scorer=scorer, rubric=rubric, answer=request.answer, score=score)

@@ -9,17 +9,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth import Role, require_role
-from app.db.base import utcnow
+from app.db.base import MAX_INT, utcnow
 from app.deps import SessionDep
 from app.errors import NotFound
-from app.review.models import ApiKey
+from app.review.models import ApiKey, AuthState
 
 __all__ = ["DbKeys", "KeyCreate", "KeyCreated", "KeyOut", "create_key", "list_keys", "revoke_key", "router"]
 
@@ -63,6 +64,12 @@ def create_key(*, session: Session, role: Role, label: str = "") -> KeyCreated:
     secret = _PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(key_hash=_digest(secret), prefix=secret[:10], role=role.value, label=label)
     session.add(row)
+    # The first key switches the service to keys mode for good, in the same transaction as the key.
+    session.execute(
+        update(AuthState)
+        .where(AuthState.id == 1, AuthState.keys_enabled_at.is_(None))
+        .values(keys_enabled_at=utcnow())
+    )
     session.commit()
     return KeyCreated(**_out(row).model_dump(), key=secret)
 
@@ -89,10 +96,17 @@ class DbKeys:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._enabled = False  # once true it stays true, so it need not be read again
 
-    def any_active(self) -> bool:
-        with self._sessions() as session:
-            return session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
+    def ever_enabled(self) -> bool:
+        if not self._enabled:
+            with self._sessions() as session:
+                flagged = session.scalar(select(AuthState.keys_enabled_at).where(AuthState.id == 1))
+                # Any stored key counts too, should a key row reach the table some other way.
+                self._enabled = flagged is not None or (
+                    session.scalar(select(ApiKey.id).limit(1)) is not None
+                )
+        return self._enabled
 
     def role_for(self, key: str) -> Role | None:
         with self._sessions() as session:
@@ -116,5 +130,5 @@ def post_key(body: KeyCreate, session: SessionDep) -> KeyCreated:
 
 
 @router.delete("/{key_id}")
-def delete_key(key_id: int, session: SessionDep) -> KeyOut:
+def delete_key(key_id: Annotated[int, Path(ge=1, le=MAX_INT)], session: SessionDep) -> KeyOut:
     return revoke_key(session=session, key_id=key_id)

@@ -1,16 +1,16 @@
-"""Tables for reviewers: API keys with roles and human grades (migration 0002; rubric versions are
-in app.rubrics)."""
+"""Tables for reviewers: API keys with roles (0002), the auth state (0003), human grades (0002);
+rubric versions are in app.rubrics."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, utcnow
 
-__all__ = ["ApiKey", "HumanGrade"]
+__all__ = ["ApiKey", "AuthState", "HumanGrade"]
 
 
 class ApiKey(Base):
@@ -25,6 +25,20 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuthState(Base):
+    """The single row (id 1, seeded by migration 0003) recording when the first API key was created.
+
+    Once set it stays set: the service then wants a key on every /v1 call, even after every key is
+    revoked, until an admin creates a new one with the CLI.
+    """
+
+    __tablename__ = "auth_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    keys_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class HumanGrade(Base):

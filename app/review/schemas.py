@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.bank.models import FollowUp, KeyPoint, Misconception, Question
+from app.db.base import MAX_INT
 from app.scoring.schemas import Band
 
 __all__ = [
@@ -56,8 +57,10 @@ class DraftIn(BaseModel):
 class RevertIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
-    publish: bool = Field(default=False, description="publish at once instead of leaving a draft")
+    version: int = Field(ge=1, le=MAX_INT, strict=True)
+    publish: bool = Field(
+        default=False, strict=True, description="publish at once instead of leaving a draft"
+    )
 
 
 class RubricOut(BaseModel):
@@ -125,8 +128,8 @@ class QueueItem(BaseModel):
 class GradeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    turn_id: int
-    score: float = Field(ge=0, le=10)
+    turn_id: int = Field(ge=1, le=MAX_INT, strict=True)
+    score: float = Field(ge=0, le=10, strict=True)
     note: str = Field(default="", max_length=2000)
 
 

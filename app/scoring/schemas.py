@@ -73,6 +73,9 @@ class Rubric(BaseModel):
     follow_up_id: str | None = None
     # Rubric version the score used (issue 8); None for ad-hoc rubrics.
     version: int | None = None
+    # Whether its vectors may go to the on-disk cache: callers' ad-hoc rubrics (POST /v1/score)
+    # stay in the in-memory LRU, so no request can grow the disk cache.
+    persist: bool = Field(default=True, exclude=True)
 
     @classmethod
     def from_question(cls, q: Question, *, version: int | None = None) -> Rubric:

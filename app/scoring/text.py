@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import snowballstemmer
+from confusable_homoglyphs import confusables
 from wordfreq import zipf_frequency
 
-__all__ = ["content_words", "idf", "sentences", "spans", "stem", "tokens", "word_count"]
+__all__ = [
+    "content_words",
+    "folded",
+    "idf",
+    "sentences",
+    "spans",
+    "stem",
+    "tokens",
+    "visible",
+    "word_count",
+]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'+-]*|\d+(?:\.\d+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|(?<=:)\s+(?=[A-Z])")
@@ -109,3 +121,43 @@ def spans(text: str, *, max_spans: int = 40) -> list[str]:
     if not out and text.strip():
         out.append(text.strip())
     return out[:max_spans]
+
+
+# -- normalising input before the guards look at it ----------------------------------------------
+# Zero-width and other invisible format characters (category Cf) split words for a regex but not
+# for a reader: "ig\u200bnore the rubric" must read as what it says.
+_INVISIBLE = {c: None for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
+_NAMED_LETTER = re.compile(r"\bLETTER\b.*[ -]([A-Z])$")
+
+
+def visible(text: str) -> str:
+    """NFKC (full-width and styled letters become plain ones) without invisible characters: the
+    text an answer is scored on."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+
+
+@lru_cache(maxsize=4096)
+def _latin_twin(char: str) -> str:
+    """The Latin letter a confusable character passes for (Cyrillic "о" -> "o"), else the character."""
+    found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin"]) or []
+    twins = [
+        h["c"]
+        for hit in found
+        for h in hit["homoglyphs"]
+        if h["n"].startswith("LATIN") and len(h["c"]) == 1 and h["c"].isascii()
+    ]
+    # Unicode's table is about shapes ("І" looks like "l"); a letter named after a Latin one
+    # ("CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I") reads as that letter.
+    named = _NAMED_LETTER.search(unicodedata.name(char, ""))
+    if named and (not twins or named[1].lower() not in {t.lower() for t in twins}):
+        return named[1].lower() if char.islower() or not char.isupper() else named[1]
+    return twins[0] if twins else char
+
+
+def folded(text: str) -> str:
+    """`visible(text)` with look-alike letters folded to Latin: what the injection and echo guards
+    read, so homoglyphs, full-width letters and zero-width spaces cannot hide an order to the grader."""
+    plain = visible(text)
+    if plain.isascii():
+        return plain
+    return "".join(c if c.isascii() else _latin_twin(c) for c in plain)

@@ -158,14 +158,15 @@ def test_whole_typed_interview(
 def _api_interview(server: LiveServer, topic: str, *, good: bool) -> str:
     with httpx.Client(base_url=server.url, timeout=60) as client:
         created = client.post("/v1/interviews", json={"topics": [topic], "num_questions": 2}).json()
-        iid = created["id"]
+        iid, turn = created["id"], created["question"]["turn"]
         while True:
             text = (
                 _good_answer(server, iid) if good else "I think it is about making the model better somehow."
             )
-            done = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
+            done = client.post(f"/v1/interviews/{iid}/answers", json={"text": text, "turn": turn}).json()
             if done["status"] == "completed":
                 return str(iid)
+            turn = done["next_question"]["turn"]
 
 
 def test_report_page_chart_progress_and_exports(

@@ -28,12 +28,13 @@ def client(scorer: Scorer, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def _finished(client: TestClient, first_answer: str) -> str:
     created = client.post("/v1/interviews", json={"num_questions": 1, "topics": ["regularization"]}).json()
-    iid = created["id"]
+    iid, turn = created["id"], created["question"]["turn"]
     text = first_answer
     while True:
-        done = client.post(f"/v1/interviews/{iid}/answers", json={"text": text}).json()
+        done = client.post(f"/v1/interviews/{iid}/answers", json={"text": text, "turn": turn}).json()
         if done["status"] == "completed":
             return str(iid)
+        turn = done["next_question"]["turn"]
         text = "Dropout randomly zeroes activations during training, which regularises the network."
 
 

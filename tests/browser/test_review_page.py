@@ -28,7 +28,9 @@ def _answered(server: LiveServer, text: str) -> str:
     """One stored answer (the interview's first question); returns its question id."""
     with httpx.Client(base_url=server.url, timeout=60) as http:
         created = http.post("/v1/interviews", json={"num_questions": 1}).json()
-        http.post(f"/v1/interviews/{created['id']}/answers", json={"text": text}).raise_for_status()
+        http.post(
+            f"/v1/interviews/{created['id']}/answers", json={"text": text, "turn": 1}
+        ).raise_for_status()
         return str(created["question"]["id"])
 
 

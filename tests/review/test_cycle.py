@@ -40,7 +40,7 @@ def _interview_on(client: TestClient, q: Question) -> str:
 
 def _answer(client: TestClient, q: Question, text: str) -> dict[str, Any]:
     iid = _interview_on(client, q)
-    r = client.post(f"/v1/interviews/{iid}/answers", json={"text": text})
+    r = client.post(f"/v1/interviews/{iid}/answers", json={"text": text, "turn": 1})
     assert r.status_code == 200, r.text
     turns = client.get(f"/v1/interviews/{iid}").json()["turns"]
     return {"score": r.json()["score"], "interview": iid, "turns": turns}

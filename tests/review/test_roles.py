@@ -102,7 +102,7 @@ def test_candidates_only_reach_their_own_interviews(
     assert client.get(f"/v1/interviews/{iid}", headers=mine).status_code == 200
     assert client.get(f"/v1/interviews/{iid}", headers=theirs).status_code == 404
     assert client.get(f"/v1/interviews/{iid}/report", headers=theirs).status_code == 404
-    r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "no idea"}, headers=theirs)
+    r = client.post(f"/v1/interviews/{iid}/answers", json={"text": "no idea", "turn": 1}, headers=theirs)
     assert r.status_code == 404
 
 
@@ -121,7 +121,9 @@ def test_keys_api_create_list_revoke(keyed: tuple[TestClient, dict[Role, str]]) 
     assert client.get("/v1/review/queue", headers=bearer).status_code == 401
 
 
-def test_local_mode_is_open_and_keys_switch_it_off(app_factory: AppFactory, tmp_path: Path) -> None:
+def test_local_mode_is_open_and_the_first_key_closes_it_for_good(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'local.sqlite'}"
     client = app_factory(make_settings(database_url=url))
     assert client.get("/v1/review/queue").status_code == 200
@@ -139,5 +141,7 @@ def test_local_mode_is_open_and_keys_switch_it_off(app_factory: AppFactory, tmp_
             client.get("/v1/review/queue", headers={"Authorization": f"Bearer {made.key}"}).status_code == 200
         )
         revoke_key(session=session, key_id=made.id)
-    assert client.get("/v1/review/queue").status_code == 200
+    # Revoking the last key does not reopen the service (issue 20): keys mode is for good.
+    assert client.get("/v1/review/queue").status_code == 401
+    assert client.post("/v1/keys", json={"role": "admin"}).status_code == 401
     engine.dispose()

@@ -179,7 +179,9 @@ def test_spoken_answer_is_scored_and_stored(
     bank_q = speech_client.get(f"/v1/questions/{question['id']}").json()
     wav = synthesise(bank_q["reference_answer"], tmp_path / "answer.wav")
     r = speech_client.post(
-        f"/v1/interviews/{iid}/answers", files={"audio": ("a.ogg", encode(wav, "ogg"), "audio/ogg")}
+        f"/v1/interviews/{iid}/answers",
+        files={"audio": ("a.ogg", encode(wav, "ogg"), "audio/ogg")},
+        data={"turn": "1"},
     )
     assert r.status_code == 200, r.text
     out = r.json()
@@ -197,7 +199,7 @@ def test_spoken_answer_streamed(speech_client: TestClient, sentence_wav: Path) -
     iid = _start(speech_client)["id"]
     with speech_client.stream(
         "POST", f"/v1/interviews/{iid}/answers?stream=true",
-        files={"audio": ("a.wav", sentence_wav.read_bytes(), "audio/wav")},
+        files={"audio": ("a.wav", sentence_wav.read_bytes(), "audio/wav")}, data={"turn": "1"},
     ) as r:  # fmt: skip
         assert r.status_code == 200
         events = [line for line in r.iter_lines() if line.startswith("data:")]
@@ -209,7 +211,9 @@ def test_bad_spoken_answers_leave_the_turn_open(speech_client: TestClient) -> No
     iid = _start(speech_client)["id"]
     url = f"/v1/interviews/{iid}/answers"
     _error(
-        speech_client.post(url, files={"audio": ("a.png", b"\x89PNG\r\n\x1a\n", "image/png")}),
+        speech_client.post(
+            url, files={"audio": ("a.png", b"\x89PNG\r\n\x1a\n", "image/png")}, data={"turn": "1"}
+        ),
         415,
         "audio_rejected",
     )
@@ -217,9 +221,11 @@ def test_bad_spoken_answers_leave_the_turn_open(speech_client: TestClient) -> No
     assert "audio" in err["message"]
     assert speech_client.get(f"/v1/interviews/{iid}").json()["turns"] == []
     # Typed answers still go through the same endpoint, with the same validation.
-    _error(speech_client.post(url, json={"text": ""}), 422, "invalid_input")
+    _error(speech_client.post(url, json={"text": "", "turn": 1}), 422, "invalid_input")
     assert (
-        speech_client.post(url, json={"text": "Dropout zeroes random units while training."}).status_code
+        speech_client.post(
+            url, json={"text": "Dropout zeroes random units while training.", "turn": 1}
+        ).status_code
         == 200
     )
 

@@ -146,6 +146,7 @@ function addMessage(node) {
 
 function askQuestion(q, isFollowUp) {
   if (q.id) state.questionId = q.id;
+  if (q.turn) state.turn = q.turn; // sent back with the answer: it applies to this turn only
   const meta = isFollowUp
     ? "Follow-up"
     : `${TITLES.get(q.topic) || q.topic} · ${q.level}`;
@@ -193,6 +194,11 @@ async function* readEvents(response) {
   }
 }
 
+/** A fresh random key per answer (crypto.randomUUID needs a secure context; this does not). */
+function idempotencyKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function sendAnswer() {
   const box = $("answer");
   const text = box.value.trim();
@@ -221,12 +227,13 @@ async function sendAnswer() {
   let feedbackText = null;
   let result = null;
   try {
-    const body = { text };
+    const body = { text, turn: state.turn };
     // speech (issue 19): a transcribed answer travels with its transcript and speaking metrics
     if (spoken) body.spoken = { transcript: spoken.transcript, speech: spoken.speech, provider: spoken.provider };
+    const once = { "Idempotency-Key": idempotencyKey() }; // a resent request gets the stored response
     const response = await fetch(`/v1/interviews/${encodeURIComponent(state.id)}/answers?stream=true`, {
       method: "POST",
-      headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
+      headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream", ...once }),
       body: JSON.stringify(body),
     }).catch(() => {
       throw new ApiError(0, "network", "The server could not be reached. Your answer is back in the box.");
@@ -307,6 +314,7 @@ function showScore(answerMsg, text, score) {
 }
 
 function advance(result) {
+  if (result.next_question) state.turn = result.next_question.turn;
   if (result.follow_up && result.status !== "completed") {
     askQuestion({ id: "", text: result.follow_up, topic: "", level: "" }, true);
     return;

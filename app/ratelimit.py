@@ -1,0 +1,40 @@
+"""Failed authentication is rate limited per client address (and per presented key), with the
+`limits` library: in memory, or in Redis when MOCKINTERVIEW_REDIS_URL is set so that every instance
+shares the counts. Past the limit every request from that address gets 429 with Retry-After, right
+keys included, until the window has room again."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse, storage, strategies
+
+from app.config import Settings
+from app.errors import RateLimited
+
+__all__ = ["FailedAuthLimiter"]
+
+_NAMESPACE = "mockinterview-auth-failures"
+
+
+class FailedAuthLimiter:
+    def __init__(self, settings: Settings) -> None:
+        url = settings.redis_url or "memory://"
+        self._storage = storage.storage_from_string(url)
+        self._limiter = strategies.MovingWindowRateLimiter(self._storage)
+        self._item: RateLimitItem = parse(settings.auth_failure_limit)
+
+    def check(self, *who: str) -> None:
+        """429 when any of these (an address, a key fingerprint) has used up its failures."""
+        for w in who:
+            if not self._limiter.test(self._item, _NAMESPACE, w):
+                reset = self._limiter.get_window_stats(self._item, _NAMESPACE, w).reset_time
+                retry = max(1, math.ceil(reset - time.time()))
+                raise RateLimited(
+                    f"too many failed authentications from here; retry in {retry} s", retry_after=retry
+                )
+
+    def failed(self, *who: str) -> None:
+        for w in who:
+            self._limiter.hit(self._item, _NAMESPACE, w)
