@@ -388,8 +388,7 @@ def test_asking_a_question_primes_the_judge(
     started = client.post("/v1/interviews", json={"num_questions": 2}).json()
     _drain(judge)
     assert judge.prefixes["primed"] + judge.prefixes["reused"] == primed + 1
-    client.post(
-        f"/v1/interviews/{started['id']}/answers", json={"text": "I am not sure, something about gradients."}
-    )
+    answer = {"text": "I am not sure, something about gradients.", "turn": started["question"]["turn"]}
+    assert client.post(f"/v1/interviews/{started['id']}/answers", json=answer).status_code == 200
     _drain(judge)
     assert judge.prefixes["primed"] + judge.prefixes["reused"] >= primed + 2
