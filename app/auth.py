@@ -68,7 +68,7 @@ AuthMode = Literal["local", "keys"]
 
 
 class KeyLookup(Protocol):
-    """The database keys, set on app.state.key_lookup by create_app (app/review/keys.py)."""
+    """The database keys, set on app.state.key_lookup by create_app (app/keys/service.py)."""
 
     def ever_enabled(self) -> bool:
         """Whether a key was ever created in this database (revoked or not)."""

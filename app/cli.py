@@ -12,6 +12,7 @@ import typer
 from app.bank import cli as bank_cli
 from app.config import Settings
 from app.interviews import cli as interviews_cli
+from app.keys import cli as keys_cli
 from app.review import cli as review_cli
 from app.scoring import cli as scoring_cli
 from app.terminal import err, fail, offline
@@ -43,7 +44,7 @@ def _settings() -> Settings:
 
 
 def _keys_ever_enabled(settings: Settings) -> bool:
-    from app.review.keys import DbKeys
+    from app.keys.service import DbKeys
     from app.runtime import Runtime
 
     with Runtime(settings) as runtime:
@@ -91,5 +92,11 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 
-for feature in (bank_cli, interviews_cli, scoring_cli, review_cli):  # review last: it adds `bank export`
+for feature in (
+    bank_cli,
+    interviews_cli,
+    scoring_cli,
+    keys_cli,
+    review_cli,
+):  # review last: it adds `bank export`
     feature.register(app)

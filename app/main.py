@@ -201,7 +201,7 @@ def create_app(
     from app.bank.router import router as bank_router
     from app.health import router as health_router
     from app.interviews.router import router as interviews_router
-    from app.review.keys import router as keys_router
+    from app.keys.router import router as keys_router
     from app.review.router import router as review_router
     from app.review.web import router as review_page
     from app.speech.router import router as speech_router

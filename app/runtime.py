@@ -29,7 +29,7 @@ from app.llm.base import LLMProvider
 from app.scoring.scorer import Scorer
 from app.speech.base import Transcriber
 
-__all__ = ["UNSET", "Runtime", "Unset", "Warmup", "handed_in"]
+__all__ = ["UNSET", "Runtime", "Unset", "Warmup", "database_session", "handed_in"]
 
 log = logging.getLogger(__name__)
 
@@ -221,3 +221,10 @@ def handed_in(obj: object) -> Scorer | None:
     """The scorer a CLI command's caller handed in as the click context's `obj` (tests share the
     session's one instead of loading another), or None: build one."""
     return obj if isinstance(obj, Scorer) else None
+
+
+@contextmanager
+def database_session(settings: Settings) -> Iterator[Session]:
+    """One session on the migrated database, for a CLI command that needs nothing else."""
+    with Runtime(settings) as runtime, runtime.open_database()() as session:
+        yield session

@@ -16,8 +16,8 @@ from app.auth import Role
 from app.cli import app as cli
 from app.cli import bind_problem
 from app.db import create_db_engine, create_session_factory, upgrade
-from app.review.keys import DbKeys, create_key, revoke_key
-from app.review.models import ApiKey
+from app.keys.models import ApiKey
+from app.keys.service import DbKeys, create_key, revoke_key
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ from support import AppFactory, make_settings
 
 from app.auth import Role
 from app.db import create_db_engine, create_session_factory, upgrade
-from app.review.keys import create_key
+from app.keys.service import create_key
 
 _RUBRIC = {"reference_answer", "key_points", "follow_ups", "sources"}
 

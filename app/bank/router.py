@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from app.auth import CurrentPrincipal, Role
 from app.bank import service
 from app.bank.models import Level
+from app.bank.schemas import QuestionDetail, QuestionPage, QuestionSummary, TopicOut
 from app.db.base import MAX_INT
 from app.deps import BankDep
 
@@ -25,7 +26,7 @@ def list_questions(
     q: Annotated[str | None, Query(max_length=200, description="words that must all appear")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
-) -> service.QuestionPage:
+) -> QuestionPage:
     return service.list_questions(bank=bank, topic=topic, level=level, q=q, limit=limit, offset=offset)
 
 
@@ -36,12 +37,12 @@ def list_questions(
 )
 def get_question(
     bank: BankDep, question_id: str, principal: CurrentPrincipal
-) -> service.QuestionDetail | service.QuestionSummary:
+) -> QuestionDetail | QuestionSummary:
     return service.get_question(
         bank=bank, question_id=question_id, with_rubric=principal.role in (Role.reviewer, Role.admin)
     )
 
 
 @router.get("/topics")
-def list_topics(bank: BankDep) -> list[service.TopicOut]:
+def list_topics(bank: BankDep) -> list[TopicOut]:
     return service.list_topics(bank=bank)

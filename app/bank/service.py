@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
-
-from app.bank.models import Bank, Kind, Level, Question
+from app.bank.models import Bank, Level, Question
+from app.bank.schemas import FollowUpOut, QuestionDetail, QuestionPage, QuestionSummary, TopicOut
 from app.errors import QuestionNotFound
 
 __all__ = [
-    "FollowUpOut",
-    "QuestionDetail",
-    "QuestionPage",
-    "QuestionSummary",
-    "TopicOut",
     "get_question",
     "list_questions",
     "list_topics",
 ]
-
-
-class QuestionSummary(BaseModel):
-    id: str
-    topic: str
-    level: Level
-    kind: Kind
-    text: str
-
-
-class FollowUpOut(BaseModel):
-    id: str
-    text: str
-
-
-class QuestionDetail(QuestionSummary):
-    reference_answer: str
-    key_points: list[str]
-    follow_ups: list[FollowUpOut]
-    sources: list[str]
-
-
-class QuestionPage(BaseModel):
-    items: list[QuestionSummary]
-    total: int = Field(description="matches before paging")
-    limit: int
-    offset: int
-
-
-class TopicOut(BaseModel):
-    topic: str
-    title: str
-    questions: int
 
 
 def _summary(q: Question) -> QuestionSummary:

@@ -53,7 +53,7 @@ class Base(DeclarativeBase):
 
 # Every module that defines tables. Alembic compares the migrations with this metadata (a test fails
 # on any difference), so a feature that adds a models module adds it here.
-MODEL_MODULES = ("app.interviews.models", "app.review.models", "app.rubrics.models")
+MODEL_MODULES = ("app.interviews.models", "app.keys.models", "app.review.models", "app.rubrics.models")
 
 
 def load_models() -> MetaData:

@@ -1,88 +1,28 @@
-"""`mockinterview keys create|list|revoke`, `bank export`, `review check|grades` (added by app/cli.py)."""
+"""`mockinterview bank export` and `review check|grades` (registered by app/cli.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from app.auth import Role
 from app.config import Settings
-from app.terminal import console, err, fail, offline
+from app.terminal import console, fail, offline
 
 __all__ = ["register"]
 
 
-keys_app = typer.Typer(help="Manage API keys (stored hashed in the database).", no_args_is_help=True)
 review_app = typer.Typer(help="Rubric review: agreement with human grades.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add `keys`, `review` and `bank export` to the console script (after the bank's own group)."""
+    """Add `review` and `bank export` to the console script (after the bank's own group)."""
     from app.bank.cli import bank_app
 
-    app.add_typer(keys_app, name="keys")
     app.add_typer(review_app, name="review")
     bank_app.command("export")(bank_export)
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    from app.runtime import Runtime
-
-    with Runtime(settings) as runtime, runtime.open_database()() as session:
-        yield session
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[Role, typer.Option(help="candidate, reviewer or admin")] = Role.candidate,
-    label: Annotated[str, typer.Option(help="who or what the key is for")] = "",
-) -> None:
-    """Create a key and print it once; only its hash is stored."""
-    from app.review.keys import create_key
-
-    with _session(Settings()) as session:
-        made = create_key(session=session, role=role, label=label)
-    err.print(f"created key {made.id} ({made.role}); it is shown only now:")
-    typer.echo(made.key)  # stdout carries only the secret: KEY=$(mockinterview keys create ...)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """Every key without its secret."""
-    from app.review.keys import list_keys
-
-    with _session(Settings()) as session:
-        rows = list_keys(session=session)
-    table = Table(header_style="bold")
-    for col in ("id", "prefix", "role", "label", "created", "revoked"):
-        table.add_column(col)
-    for k in rows:
-        revoked = k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else ""
-        created = k.created_at.isoformat(timespec="seconds")
-        table.add_row(str(k.id), k.prefix + "…", k.role, k.label, created, revoked)
-    console.print(table)
-
-
-@keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[int, typer.Argument(help="the id from `keys list`")]) -> None:
-    """Revoke a key at once (running servers see it on the next request)."""
-    from app.errors import DomainError
-    from app.review.keys import revoke_key
-
-    with _session(Settings()) as session:
-        try:
-            revoke_key(session=session, key_id=key_id)
-        except DomainError as exc:
-            raise fail(exc.message) from exc
-    console.print(f"revoked key {key_id}")
 
 
 def bank_export(
@@ -98,7 +38,9 @@ def bank_export(
         bank = load_bank(settings.bank_dir)
     except BankError as exc:
         raise fail(f"the bank does not load:\n{exc}") from exc
-    with _session(settings) as session:
+    from app.runtime import database_session
+
+    with database_session(settings) as session:
         seed_rubrics(session=session, bank=bank)
         written = export_bank(session=session, bank=bank, out_dir=out or settings.bank_dir)
     console.print(f"wrote {len(written)} files to {out or settings.bank_dir}")
@@ -159,7 +101,8 @@ def review_check(
 def review_grades(out: Annotated[Path, typer.Option(help="CSV file to write")] = Path("gold.csv")) -> None:
     """Export the human grades as an `eval` CSV: question, reference_answer, answer, score."""
     from app.review.service import gold_csv
+    from app.runtime import database_session
 
-    with _session(Settings()) as session:
+    with database_session(Settings()) as session:
         out.write_text(gold_csv(session=session), encoding="utf-8")
     console.print(f"wrote {out}")

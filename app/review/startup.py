@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.bank.models import Bank
-from app.review.keys import DbKeys
+from app.keys.service import DbKeys
 from app.rubrics.service import current_bank, seed_rubrics
 
 __all__ = ["start_review"]

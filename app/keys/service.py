@@ -1,4 +1,5 @@
-"""API keys in the database: create (the secret is shown once), list without secrets, revoke.
+"""API keys in the database: create (the secret is shown once), list without secrets, revoke; and
+the lookup app/auth.py consults.
 
 Keys are 256-bit random tokens, so a plain SHA-256 is enough to store them: there is nothing to
 brute-force, and lookup by digest needs no per-key comparison.
@@ -8,45 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth import Role, require_role
-from app.db.base import MAX_INT, utcnow
-from app.deps import SessionDep
+from app.auth import Role
+from app.db.base import utcnow
 from app.errors import NotFound
-from app.review.models import ApiKey, AuthState
+from app.keys.models import ApiKey, AuthState
+from app.keys.schemas import KeyCreated, KeyOut
 
-__all__ = ["DbKeys", "KeyCreate", "KeyCreated", "KeyOut", "create_key", "list_keys", "revoke_key", "router"]
+__all__ = ["DbKeys", "create_key", "list_keys", "revoke_key"]
 
 _PREFIX = "mik_"
 
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-class KeyOut(BaseModel):
-    id: int
-    prefix: str
-    role: Role
-    label: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class KeyCreated(KeyOut):
-    key: str = Field(description="the secret; shown only in this response")
-
-
-class KeyCreate(BaseModel):
-    role: Role
-    label: str = Field(default="", max_length=200)
 
 
 def _out(row: ApiKey) -> KeyOut:
@@ -114,21 +93,3 @@ class DbKeys:
                 select(ApiKey.role).where(ApiKey.key_hash == _digest(key), ApiKey.revoked_at.is_(None))
             )
         return Role(role) if role is not None else None
-
-
-router = APIRouter(prefix="/keys", tags=["keys"], dependencies=[Depends(require_role(Role.admin))])
-
-
-@router.get("")
-def get_keys(session: SessionDep) -> list[KeyOut]:
-    return list_keys(session=session)
-
-
-@router.post("", status_code=status.HTTP_201_CREATED)
-def post_key(body: KeyCreate, session: SessionDep) -> KeyCreated:
-    return create_key(session=session, role=body.role, label=body.label)
-
-
-@router.delete("/{key_id}")
-def delete_key(key_id: Annotated[int, Path(ge=1, le=MAX_INT)], session: SessionDep) -> KeyOut:
-    return revoke_key(session=session, key_id=key_id)
