@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "error_body",
     "AnswerTooLarge",
     "AudioRejected",
     "ConfigurationError",
@@ -36,6 +39,15 @@ class DomainError(Exception):
     def headers(self) -> dict[str, str]:
         """HTTP headers the response carries."""
         return {}
+
+    def body(self) -> dict[str, Any]:
+        """The error as every endpoint (and a stream's `error` event) answers it."""
+        return error_body(self.code, self.message, **self.details())
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The one error shape every endpoint answers with."""
+    return {"error": {"code": code, "message": message, **extra}}
 
 
 class ConfigurationError(DomainError):

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import require_api_key
 from app.config import Settings
-from app.errors import DomainError
+from app.errors import DomainError, error_body
 from app.guard import RequestGuard
 from app.judge.base import Judge
 from app.llm.base import LLMProvider
@@ -32,11 +32,6 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
-def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    """The one error shape every endpoint answers with."""
-    return {"error": {"code": code, "message": message, **extra}}
-
-
 def _field(loc: Sequence[int | str]) -> str:
     # ("body", "text") -> "text"; ("query", "limit") -> "limit"; keep nested paths dotted.
     parts = [str(p) for p in loc]
@@ -47,9 +42,7 @@ def _field(loc: Sequence[int | str]) -> str:
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse(
-        error_body(exc.code, exc.message, **exc.details()), status_code=exc.status_code, headers=exc.headers()
-    )
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -23,7 +22,6 @@ from app.deps import (
     SessionFactoryDep,
     SettingsDep,
 )
-from app.errors import DomainError
 from app.interviews import service
 from app.interviews.schemas import (
     MAX_TURN,
@@ -35,11 +33,8 @@ from app.interviews.schemas import (
     Report,
     ScoreRequest,
 )
-from app.llm.base import StreamOutcome
 from app.scoring.schemas import ScoreResult
 from app.speech.deps import GlossaryDep, TranscriberDep, answer_body_openapi, json_or_audio
-from app.speech.schemas import SpokenAnswer
-from app.speech.service import question_prompt, speech_record, transcribe_upload
 
 __all__ = ["router"]
 
@@ -126,18 +121,32 @@ def _with_turn_field(extra: dict[str, Any]) -> dict[str, Any]:
     return extra
 
 
-def _replayed_stream(out: AnswerOut) -> EventSourceResponse:
-    """A stored response as the events a live stream would have sent."""
-
-    async def events() -> AsyncIterator[ServerSentEvent]:
-        yield ServerSentEvent(event="score", data=out.score.model_dump_json())
-        yield ServerSentEvent(event="feedback", data=json.dumps({"text": out.feedback}))
-        yield ServerSentEvent(event="done", data=out.model_dump_json())
-
-    return EventSourceResponse(events())
-
-
 # -- end exactly once ---------------------------------------------------------------------------------
+
+
+def get_turn_parts(
+    session: SessionDep,
+    sessions: SessionFactoryDep,
+    bank: BankDep,
+    settings: SettingsDep,
+    scorer: ScorerDep,
+    llm: LLMDep,
+    judge: JudgeDep,
+    transcriber: TranscriberDep,
+    glossary: GlossaryDep,
+) -> service.TurnParts:
+    return service.TurnParts(session, sessions, bank, settings, scorer, llm, judge, transcriber, glossary)
+
+
+TurnPartsDep = Annotated[service.TurnParts, Depends(get_turn_parts)]
+
+
+def _stream(events: AsyncIterator[service.Event]) -> EventSourceResponse:
+    async def sse() -> AsyncIterator[ServerSentEvent]:
+        async for event, data in events:
+            yield ServerSentEvent(event=event, data=data)
+
+    return EventSourceResponse(sse(), ping=15)
 
 
 @router.post(
@@ -149,117 +158,19 @@ def _replayed_stream(out: AnswerOut) -> EventSourceResponse:
 async def answer(
     interview_id: str,
     body: Annotated[AnswerIn | UploadFile, Depends(_answer_body)],
-    session: SessionDep,
-    sessions: SessionFactoryDep,
-    bank: BankDep,
-    settings: SettingsDep,
-    scorer: ScorerDep,
-    llm: LLMDep,
-    judge: JudgeDep,
-    owner: Owner,
-    transcriber: TranscriberDep,
-    glossary: GlossaryDep,
     turn: Annotated[int, Depends(_answer_turn)],
+    parts: TurnPartsDep,
+    owner: Owner,
     idempotency_key: IdempotencyKey = None,
     stream: Annotated[bool, Query(description="Server-Sent Events: score, feedback chunks, done")] = False,
 ) -> AnswerOut | Response:
-    spoken: SpokenAnswer | None = None
-    if isinstance(body, UploadFile):  # a spoken answer: transcribe, correct, then grade the corrected text
-        interview = service.open_turn(  # a wrong turn or a retry is answered before transcribing
-            session=session,
-            interview_id=interview_id,
-            owner=owner,
-            turn=turn,
-            idempotency_key=idempotency_key,
-        )
-        if isinstance(interview, AnswerOut):
-            return _replayed_stream(interview) if stream else interview
-        asked = bank.get(interview.question_ids[interview.position])
-        spoken = await transcribe_upload(
-            transcriber=transcriber,
-            upload=body,
-            filename=body.filename,
-            content_type=body.content_type,
-            settings=settings,
-            bank_question=asked,
-            glossary=glossary,
-            # speech (issue 19): prime the decoder with what was asked, a follow-up's own terms included
-            prompt=question_prompt(
-                asked,
-                follow_up_id=interview.current_follow_up_id,
-                follow_up_text=interview.current_follow_up_text,
-            )
-            if asked is not None
-            else None,
-        )
-    text = body.text if isinstance(body, AnswerIn) else spoken.corrected if spoken else ""
-    if isinstance(body, AnswerIn) and body.spoken is not None:  # transcribed by the page, then reviewed
-        spoken = body.spoken
-    transcript, speech = (
-        speech_record(spoken, text, limit=settings.max_answer_chars) if spoken else (None, None)
-    )
-    if not stream:
-        return await service.answer_interview(
-            session=session,
-            bank=bank,
-            settings=settings,
-            scorer=scorer,
-            llm=llm,
-            judge=judge,
-            interview_id=interview_id,
-            text=text,
-            owner=owner,
-            turn=turn,
-            idempotency_key=idempotency_key,
-            transcript=transcript,
-            speech=speech,
-        )
-    # Validation and scoring happen before the stream opens, so their errors are ordinary JSON errors.
-    pending = await service.prepare_turn(
-        session=session,
-        bank=bank,
-        settings=settings,
-        scorer=scorer,
-        llm=llm,
-        judge=judge,
-        interview_id=interview_id,
-        text=text,
-        owner=owner,
-        turn=turn,
-        idempotency_key=idempotency_key,
-    )
-    if isinstance(pending, AnswerOut):  # a retry of an answer already applied
-        return _replayed_stream(pending)
-
-    async def events() -> AsyncIterator[ServerSentEvent]:
-        yield ServerSentEvent(event="score", data=pending.score.model_dump_json())
-        outcome = StreamOutcome()
-        restarted = False
-        async for chunk in llm.stream_feedback(pending.ctx, outcome):
-            if outcome.restarted and not restarted:  # the provider fell back mid-stream
-                restarted = True
-                yield ServerSentEvent(event="restart", data=json.dumps({"reason": outcome.degraded_reason}))
-            yield ServerSentEvent(event="feedback", data=json.dumps({"text": chunk}))
-        try:
-            coaching = outcome.coaching or await service.coach_turn(llm=llm, pending=pending)
-            with sessions() as own:  # the request's session may be closed by now
-                result = service.finish_turn(
-                    session=own,
-                    bank=bank,
-                    pending=pending,
-                    coaching=coaching,
-                    transcript=transcript,
-                    speech=speech,
-                    judge=judge,
-                )
-        except DomainError as exc:
-            yield ServerSentEvent(
-                event="error", data=json.dumps({"error": {"code": exc.code, "message": exc.message}})
-            )
-            return
-        yield ServerSentEvent(event="done", data=result.model_dump_json())
-
-    return EventSourceResponse(events(), ping=15)
+    request = service.TurnRequest(interview_id, owner, turn, idempotency_key)
+    taken = await service.read_answer(parts, request, body)
+    if isinstance(taken, AnswerOut):  # a retry of an answer already applied
+        return _stream(service.replay_events(taken)) if stream else taken
+    if stream:
+        return _stream(await service.stream_turn(parts, request, taken))
+    return await service.answer_turn(parts, request, taken)
 
 
 @router.post("/score", tags=["scoring"])

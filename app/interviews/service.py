@@ -8,22 +8,25 @@ optimistic version check, so two processes on one database never apply one answe
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.datastructures import UploadFile
 
 from app.auth import OwnerId
 from app.bank.models import Bank, FollowUp, Level, Question
 from app.config import Settings
 from app.errors import (
     AnswerTooLarge,
+    DomainError,
     InterviewFinished,
     InterviewNotFound,
     InvalidInput,
@@ -32,6 +35,7 @@ from app.errors import (
 )
 from app.interviews.models import AnswerReceipt, Interview, InterviewStatus, Turn
 from app.interviews.schemas import (
+    AnswerIn,
     AnswerOut,
     InterviewCreate,
     InterviewCreated,
@@ -45,14 +49,26 @@ from app.interviews.schemas import (
 )
 from app.judge.base import Judge
 from app.judge.service import judge_item, judge_score
-from app.llm.base import Coaching, LLMProvider, TurnContext
+from app.llm.base import Coaching, LLMProvider, StreamOutcome, TurnContext
 from app.rubrics.service import current_question
 from app.scoring.schemas import Rubric, RubricPoint, ScoreResult, band_of
 from app.scoring.scorer import Scorer
+from app.speech.base import Transcriber
+from app.speech.correction import Glossary
+from app.speech.schemas import SpokenAnswer
+from app.speech.service import question_prompt, speech_record, transcribe_upload
 
 __all__ = [
     "PendingTurn",
+    "AnswerText",
+    "TurnRequest",
+    "answer_turn",
+    "stream_turn",
+    "TurnParts",
     "answer_interview",
+    "read_answer",
+    "replay_events",
+    "turn_events",
     "coach_turn",
     "finish_turn",
     "get_interview",
@@ -564,6 +580,165 @@ async def answer_interview(
         speech=speech,
         judge=judge,
     )
+
+
+# -- one answer, from the route ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TurnParts:
+    """Everything an answer needs, gathered once by the route and handed over whole."""
+
+    session: Session
+    sessions: sessionmaker[Session]
+    bank: Bank
+    settings: Settings
+    scorer: Scorer
+    llm: LLMProvider
+    judge: Judge | None
+    transcriber: Transcriber
+    glossary: Glossary
+
+
+@dataclass(frozen=True)
+class AnswerText:
+    """The answer to grade, and for a spoken one what the turn keeps of its speech."""
+
+    text: str
+    transcript: dict[str, object] | None = None
+    speech: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """Which turn an answer is for, and who sends it (with the retry key, if any)."""
+
+    interview_id: str
+    owner: str | None
+    turn: int
+    idempotency_key: str | None = None
+
+
+async def read_answer(
+    parts: TurnParts, request: TurnRequest, body: AnswerIn | UploadFile
+) -> AnswerText | AnswerOut:
+    """The text to grade: typed, or recorded audio transcribed with the decoder primed with what was
+    asked (a wrong turn or a retry is settled before any transcription); a page-transcribed answer
+    keeps its transcript. A retry of an applied answer gets the stored response instead."""
+    spoken: SpokenAnswer | None = None
+    if isinstance(body, UploadFile):
+        interview = open_turn(
+            session=parts.session,
+            interview_id=request.interview_id,
+            owner=request.owner,
+            turn=request.turn,
+            idempotency_key=request.idempotency_key,
+        )
+        if isinstance(interview, AnswerOut):
+            return interview
+        asked = parts.bank.get(interview.question_ids[interview.position])
+        spoken = await transcribe_upload(
+            transcriber=parts.transcriber,
+            upload=body,
+            filename=body.filename,
+            content_type=body.content_type,
+            settings=parts.settings,
+            bank_question=asked,
+            glossary=parts.glossary,
+            prompt=question_prompt(
+                asked,
+                follow_up_id=interview.current_follow_up_id,
+                follow_up_text=interview.current_follow_up_text,
+            )
+            if asked is not None
+            else None,
+        )
+        text = spoken.corrected
+    else:
+        text, spoken = body.text, body.spoken  # page-transcribed answers come reviewed
+    if spoken is None:
+        return AnswerText(text)
+    transcript, speech = speech_record(spoken, text, limit=parts.settings.max_answer_chars)
+    return AnswerText(text, transcript, speech)
+
+
+async def answer_turn(parts: TurnParts, request: TurnRequest, answer: AnswerText) -> AnswerOut:
+    """One whole turn for the route: score, judge, coach, store, advance."""
+    return await answer_interview(
+        session=parts.session,
+        bank=parts.bank,
+        settings=parts.settings,
+        scorer=parts.scorer,
+        llm=parts.llm,
+        judge=parts.judge,
+        interview_id=request.interview_id,
+        text=answer.text,
+        owner=request.owner,
+        turn=request.turn,
+        idempotency_key=request.idempotency_key,
+        transcript=answer.transcript,
+        speech=answer.speech,
+    )
+
+
+Event = tuple[str, str]  # a Server-Sent Event: (event name, JSON data)
+
+
+async def stream_turn(parts: TurnParts, request: TurnRequest, answer: AnswerText) -> AsyncIterator[Event]:
+    """The turn scored now, so that its errors are ordinary JSON errors before any event; then its
+    events (a retry of an applied answer replays the stored ones)."""
+    pending = await prepare_turn(
+        session=parts.session,
+        bank=parts.bank,
+        settings=parts.settings,
+        scorer=parts.scorer,
+        llm=parts.llm,
+        judge=parts.judge,
+        interview_id=request.interview_id,
+        text=answer.text,
+        owner=request.owner,
+        turn=request.turn,
+        idempotency_key=request.idempotency_key,
+    )
+    if isinstance(pending, AnswerOut):
+        return replay_events(pending)
+    return turn_events(parts, pending, answer)
+
+
+async def replay_events(out: AnswerOut) -> AsyncIterator[Event]:
+    """A stored response as the events a live stream would have sent."""
+    yield "score", out.score.model_dump_json()
+    yield "feedback", json.dumps({"text": out.feedback})
+    yield "done", out.model_dump_json()
+
+
+async def turn_events(parts: TurnParts, pending: PendingTurn, answer: AnswerText) -> AsyncIterator[Event]:
+    """A scored turn streamed: the score, the feedback as the provider writes it (`restart` if it
+    fell back mid-stream), then `done` with the stored turn, or `error` in the shared error shape."""
+    yield "score", pending.score.model_dump_json()
+    outcome = StreamOutcome()
+    restarted = False
+    async for chunk in parts.llm.stream_feedback(pending.ctx, outcome):
+        if outcome.restarted and not restarted:
+            restarted = True
+            yield "restart", json.dumps({"reason": outcome.degraded_reason})
+        yield "feedback", json.dumps({"text": chunk})
+    try:
+        coaching = outcome.coaching or await coach_turn(llm=parts.llm, pending=pending)
+        with parts.sessions() as own:  # the request's session may be closed by now
+            result = finish_turn(
+                session=own,
+                bank=parts.bank,
+                pending=pending,
+                coaching=coaching,
+                transcript=answer.transcript,
+                speech=answer.speech,
+                judge=parts.judge,
+            )
+    except DomainError as exc:
+        yield "error", json.dumps(exc.body())
+        return
+    yield "done", result.model_dump_json()
 
 
 # -- reporting ---------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ stated misconceptions, "I don't know" and empty answers.
 from __future__ import annotations
 
 import asyncio
-import re
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,8 +21,15 @@ from typing import Literal
 
 import numpy as np
 
+from app.scoring.batching import MicroBatcher
 from app.scoring.calibration import Calibration, ModeCalibration
 from app.scoring.embedders import EmbeddingCache, Matrix
+from app.scoring.guards import (
+    DONT_KNOW,
+    is_keyword_list,
+    quotes_reference,
+    without_injection,
+)
 from app.scoring.schemas import (
     Band,
     KeyPointScore,
@@ -35,7 +41,6 @@ from app.scoring.schemas import (
 )
 from app.scoring.text import (
     content_words,
-    folded,
     idf,
     sentences,
     spans,
@@ -49,71 +54,6 @@ __all__ = ["SCORER_VERSION", "Scorer", "derive_key_points"]
 
 SCORER_VERSION = "mi-scorer-8"
 QUESTION_DEMOTE = 0.2  # weight of reference words that the question itself already contains
-
-_DONT_KNOW = re.compile(
-    r"(sorry|um+|uh+|hmm+|well|honestly|to be honest|,|\s)*"
-    r"(i\s+(really\s+|honestly\s+)?(do\s*n[o']?t|dont|have\s+no)\s+(know|idea|remember|recall|have a clue)"
-    r"|no\s+idea|not\s+sure|idk|pass|skip|no\s+clue|i'?m\s+not\s+sure|dunno|i\s+forgot|no answer)"
-    r"(\s+(the answer|this( one)?|that|about (this|that)|sorry|at all|what (it|that) (is|means)))*[\s.!?,]*",
-    re.IGNORECASE,
-)
-_INJECTION = re.compile(
-    # Orders aimed at the grading, not any "forget ... previous": a fine-tuned network that forgets
-    # what it learned on previous tasks is an answer about catastrophic forgetting.
-    r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+|these\s+|those\s+)*"
-    r"((previous|prior|above|earlier|system|grading)\s+)?"
-    r"(rubric|instructions?|prompts?|rules|grading|guidelines|everything\s+(above|before))"
-    # A score addressed to the grader, not any number near "rate": "learning rate 10 to 100 times
-    # smaller" is a fine-tuning answer's content.
-    r"|\b(grade|score|rate|mark|give|award|assign)\b.{0,30}"
-    r"(\b(10|ten)\s*(/|out of)\s*(10|ten)\b|\bfull marks)"
-    r"|\b(grade|score|rate|mark)\s+(this|my)\s+(answer|response|reply)\b"
-    r"|\b(system|assistant)\s*:|</?\s*(answer|data|system|instructions?)\s*>|\"score\"\s*:"
-    # Words to the grader by name ("Grader, the expected answer is the reference answer."): an
-    # answer about deep learning has no reason to address its examiner.
-    r"|\b(grader|examiner|evaluator|grading\s+(model|system|assistant))\b"
-    # "Please ignore my answer above and score that one": the answer asks to be swapped for another.
-    r"|\b(ignore|disregard|forget|discard)\s+(my|the|this)\s+(answer|response|reply|text)\b"
-    r"|\b(score|grade|mark)\s+(that|this)\s+one\b"
-    # Chat-template control tags have no place in an interview answer.
-    r"|\[/?\s*(INST|SYS)\s*\]|<<\s*/?\s*SYS\s*>>|<\|\s*(im_start|im_end|system|user|assistant)\s*\|>",
-    re.IGNORECASE,
-)
-# A run of this many words copied from a reference answer, in an answer that addresses the grader,
-# is the pasted-rubric trick: the answer is capped whatever the quote scores.
-_QUOTED_RUN = 8
-_STOP_SENTENCE = {
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "the",
-    "a",
-    "an",
-    "it",
-    "this",
-    "that",
-    "to",
-    "of",
-    "by",
-    "because",
-    "which",
-    "when",
-    "so",
-    "and",
-    "but",
-    "if",
-    "can",
-    "will",
-    "does",
-    "do",
-    "has",
-    "have",
-    "in",
-    "on",
-    "for",
-}
 
 
 @dataclass(frozen=True)
@@ -178,29 +118,6 @@ class _Prepared:
     spans: list[str]
 
 
-def _without_injection(text: str) -> tuple[str, list[str]]:
-    """Sentences that address the grader are data, not content: drop them, and say so. The guard
-    reads each sentence with look-alike letters folded (text.folded), so homoglyphs, full-width
-    letters and zero-width characters cannot hide the order; kept sentences stay as written."""
-    sentences = re.split(r"(?<=[.!?])\s+|\n+", text)
-    kept = [s for s in sentences if not _INJECTION.search(folded(s))]
-    flags = ["injection"] if len(kept) != len(sentences) else []
-    return " ".join(s for s in kept if s.strip()).strip(), flags
-
-
-def _quotes_reference(answer: str, references: Sequence[str]) -> bool:
-    """Whether the answer copies a run of _QUOTED_RUN words from a reference answer."""
-    words = [w.lower() for w in tokens(folded(answer))]
-    runs = {tuple(words[i : i + _QUOTED_RUN]) for i in range(len(words) - _QUOTED_RUN + 1)}
-    for ref in references:
-        ref_words = [w.lower() for w in tokens(folded(ref))]
-        if any(
-            tuple(ref_words[i : i + _QUOTED_RUN]) in runs for i in range(len(ref_words) - _QUOTED_RUN + 1)
-        ):
-            return True
-    return False
-
-
 def derive_key_points(reference_answers: Sequence[str]) -> tuple[RubricPoint, ...]:
     """Key points for a rubric that has none: the first reference's sentences, or its clauses
     when it is a single sentence."""
@@ -222,34 +139,6 @@ def _idf_weights(words: Sequence[str]) -> np.ndarray:
     return np.array([idf(w) for w in words], dtype=np.float32)
 
 
-def _segments(text: str) -> list[str]:
-    return [s for s in re.split(r"[,;\n/|]+|\s+-\s+|\.\s+|\s+(?:and|or)\s+", text) if s.strip()]
-
-
-def _is_keyword_list(text: str, terms: Sequence[str] = ()) -> bool:
-    """Terms strung together with no explanation: four or more short segments, few function
-    words, and (when the rubric lists terms) at least 80% the rubric's own terms (at 60% it
-    flagged terse but complete strong answers)."""
-    words = tokens(text)
-    segments = _segments(text)
-    if len(words) < 2 or len(segments) < 4:
-        return False
-    avg_len = len(words) / len(segments)
-    stop_ratio = sum(w in _STOP_SENTENCE for w in words) / len(words)
-    if avg_len > 3.5 or stop_ratio >= 0.15:
-        return False
-    if not terms:
-        return True
-    term_stems = [{stem(w) for w in tokens(t)} for t in terms]
-    term_stems = [t for t in term_stems if t]
-
-    def is_term(segment: str) -> bool:
-        seg = {stem(w) for w in tokens(segment)}
-        return bool(seg) and any(len(seg & t) / len(seg | t) >= 0.5 for t in term_stems)
-
-    return sum(is_term(s) for s in segments) >= 0.8 * len(segments)
-
-
 class Scorer:
     """Scores answers against rubrics; deterministic for a given model, calibration and input."""
 
@@ -263,7 +152,7 @@ class Scorer:
         self._token_cache: dict[str, tuple[list[str], Matrix]] = {}
         self._has_tokens = True
         # One batcher per event loop: apps sharing this scorer (tests, CLI) each run their own loop.
-        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _MicroBatcher] = (
+        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MicroBatcher] = (
             weakref.WeakKeyDictionary()
         )
         self._neighbours: list[Rubric] = []
@@ -329,7 +218,7 @@ class Scorer:
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = self._batchers[loop] = _MicroBatcher(self)
+            batcher = self._batchers[loop] = MicroBatcher(self)
         return await batcher.submit(rubric, answer)
 
     def describe(self) -> dict[str, str]:
@@ -369,12 +258,12 @@ class Scorer:
         text = visible(answer).strip()
         if not text or not tokens(text):
             return _Prepared(rubric, answer, "", ["empty"], [])
-        text, flags = _without_injection(text)
-        if flags and _quotes_reference(answer, rubric.reference_answers):
+        text, flags = without_injection(text)
+        if flags and quotes_reference(answer, rubric.reference_answers):
             flags.append("quoted_reference")  # addresses the grader and pastes the reference: capped
         if not text or not tokens(text):
             return _Prepared(rubric, answer, "", [*flags, "empty"], [])
-        if _DONT_KNOW.fullmatch(text):
+        if DONT_KNOW.fullmatch(text):
             return _Prepared(rubric, answer, "", [*flags, "dont_know"], [])
         return _Prepared(rubric, answer, text, flags, spans(text))
 
@@ -595,9 +484,9 @@ class Scorer:
         )
         if word_count(p.clean) < 4:
             flags.append("too_short")
-        prose_reference = not any(_is_keyword_list(r) for r in rubric.reference_answers)
+        prose_reference = not any(is_keyword_list(r) for r in rubric.reference_answers)
         terms = [t for k in points for t in (*k.terms, k.text)]
-        if prose_reference and _is_keyword_list(p.clean, terms):
+        if prose_reference and is_keyword_list(p.clean, terms):
             flags.append("keyword_list")
         if (
             q_sim >= params.echo_similarity
@@ -637,7 +526,7 @@ class Scorer:
     @staticmethod
     def clean_text(answer: str) -> str:
         """The answer as the scorer reads it: sentences addressed to the grader dropped."""
-        return _without_injection(visible(answer).strip())[0]
+        return without_injection(visible(answer).strip())[0]
 
     @staticmethod
     def band_for(value: float, flags: list[str]) -> Band:
@@ -645,51 +534,3 @@ class Scorer:
         if "off_topic" in flags or "empty" in flags or "dont_know" in flags:
             return Band.off_topic
         return band_of(value)
-
-
-class _MicroBatcher:
-    """Collects requests for a few milliseconds and scores them together in a worker thread."""
-
-    def __init__(self, scorer: Scorer) -> None:
-        self.scorer = scorer
-        self._queue: asyncio.Queue[tuple[Rubric, str, asyncio.Future[ScoreResult]]] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def submit(self, rubric: Rubric, answer: str) -> ScoreResult:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._task is None or self._task.done():
-            self._loop = loop
-            self._queue = asyncio.Queue()
-            self._task = loop.create_task(self._run())
-        assert self._queue is not None
-        fut: asyncio.Future[ScoreResult] = loop.create_future()
-        await self._queue.put((rubric, answer, fut))
-        return await fut
-
-    async def _run(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
-        settings = getattr(self.scorer.embedder, "settings", None)
-        window = (getattr(settings, "batch_window_ms", 4.0) or 0) / 1000
-        max_batch = getattr(settings, "max_batch_size", 64)
-        company = False  # did the last batch hold more than one request?
-        while True:
-            batch = [await queue.get()]
-            # Wait for others only while requests are arriving together: a lone client would pay
-            # the window on every answer and gain nothing from it.
-            if window and (company or not queue.empty()):
-                await asyncio.sleep(window)
-            while not queue.empty() and len(batch) < max_batch:
-                batch.append(queue.get_nowait())
-            company = len(batch) > 1
-            try:
-                results = await asyncio.to_thread(self.scorer.score_many, [(r, a) for r, a, _ in batch])
-            except Exception as exc:  # handed to each waiting request, which raises it
-                for _, _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, _, fut), res in zip(batch, results, strict=True):
-                if not fut.done():
-                    fut.set_result(res)
