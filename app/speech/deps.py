@@ -79,13 +79,32 @@ async def json_or_audio(request: Request, model: type[_M]) -> _M | StarletteUplo
         raise RequestValidationError(errors) from exc
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its nested models written in place: this body is documented by hand, and a
+    `#/$defs/...` reference would point at the OpenAPI document's root, where nothing is."""
+    defs = schema.pop("$defs", {})
+
+    def sub(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return sub(defs[ref.rsplit("/", 1)[-1]])
+            return {k: sub(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [sub(v) for v in node]
+        return node
+
+    out: dict[str, Any] = sub(schema)
+    return out
+
+
 def answer_body_openapi(model: type[BaseModel]) -> dict[str, Any]:
     """The request body documentation for a route that takes `json_or_audio`."""
     return {
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": model.model_json_schema()},
+                "application/json": {"schema": _inlined(model.model_json_schema())},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
@@ -33,15 +34,20 @@ class Pause(BaseModel):
     duration_s: float
 
 
+# Counts a client may send back with a page-transcribed answer (AnswerIn.spoken): bounded like every
+# integer input, although they are stored as JSON.
+_MAX_COUNT = 2**31 - 1
+
+
 class SpeechMetrics(BaseModel):
     duration_s: float = Field(description="length of the recording")
     speaking_s: float = Field(description="from the first to the last voiced moment")
-    word_count: int
+    word_count: int = Field(ge=0, le=_MAX_COUNT)
     words_per_minute: float = Field(description="words over the speaking time")
-    fillers: dict[str, int]
-    filler_count: int
+    fillers: dict[str, Annotated[int, Field(ge=0, le=_MAX_COUNT)]]
+    filler_count: int = Field(ge=0, le=_MAX_COUNT)
     long_pauses: list[Pause]
-    long_pause_count: int
+    long_pause_count: int = Field(ge=0, le=_MAX_COUNT)
     longest_pause_s: float
     long_pause_threshold_s: float
 

@@ -246,8 +246,13 @@ def test_a_reviewed_spoken_answer_keeps_its_speech_data(
     corrected = heard["transcript"]["corrected"]
     edited_text = corrected + " It is turned off at inference time."
     url = f"/v1/interviews/{iid}/answers"
-    assert speech_client.post(url, json={"text": edited_text, "spoken": spoken}).status_code == 200
-    r = speech_client.post(url, json={"text": f"  {corrected} ", "spoken": spoken})  # sent as transcribed
+    first_post = speech_client.post(
+        url, json={"text": edited_text, "spoken": spoken, "turn": started["question"]["turn"]}
+    )
+    assert first_post.status_code == 200, first_post.text
+    following = first_post.json()["next_question"]["turn"]
+    as_heard = {"text": f"  {corrected} ", "spoken": spoken, "turn": following}  # sent as transcribed
+    r = speech_client.post(url, json=as_heard)
     assert r.status_code == 200, r.text
     turns = speech_client.get(f"/v1/interviews/{iid}").json()["turns"]
     first, second = turns[0], turns[1]
@@ -264,13 +269,16 @@ def test_a_reviewed_spoken_answer_keeps_its_speech_data(
     assert md.count("Heard by the speech model") == 2
     assert md.count("Heard by the speech model (edited before sending)") == 1
     # A typed answer carries no speech data.
-    typed = _start(speech_client)["id"]
-    speech_client.post(f"/v1/interviews/{typed}/answers", json={"text": "Dropout drops units."})
+    typed_start = _start(speech_client)
+    typed = typed_start["id"]
+    answer = {"text": "Dropout drops units.", "turn": typed_start["question"]["turn"]}
+    assert speech_client.post(f"/v1/interviews/{typed}/answers", json=answer).status_code == 200
     assert speech_client.get(f"/v1/interviews/{typed}").json()["turns"][0]["transcript"] is None
 
 
 def test_spoken_data_is_validated(speech_client: TestClient) -> None:
     iid = _start(speech_client)["id"]
     url = f"/v1/interviews/{iid}/answers"
-    _error(speech_client.post(url, json={"text": "x", "spoken": {"transcript": {}}}), 422, "invalid_input")
+    bad = {"text": "x", "spoken": {"transcript": {}}, "turn": 1}
+    _error(speech_client.post(url, json=bad), 422, "invalid_input")
     assert speech_client.get(f"/v1/interviews/{iid}").json()["turns"] == []
