@@ -4,12 +4,9 @@ thread, so concurrent answers share one encode call."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 from app.scoring.schemas import Rubric, ScoreResult
-
-if TYPE_CHECKING:
-    from app.scoring.scorer import Scorer
 
 __all__ = ["MicroBatcher"]
 
@@ -17,8 +14,16 @@ __all__ = ["MicroBatcher"]
 class MicroBatcher:
     """Collects requests for a few milliseconds and scores them together in a worker thread."""
 
-    def __init__(self, scorer: Scorer) -> None:
-        self.scorer = scorer
+    def __init__(
+        self,
+        score_many: Callable[[Sequence[tuple[Rubric, str]]], list[ScoreResult]],
+        *,
+        window_ms: float = 4.0,
+        max_batch: int = 64,
+    ) -> None:
+        self._score_many = score_many
+        self._window = (window_ms or 0) / 1000
+        self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[Rubric, str, asyncio.Future[ScoreResult]]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -37,9 +42,7 @@ class MicroBatcher:
     async def _run(self) -> None:
         assert self._queue is not None
         queue = self._queue
-        settings = getattr(self.scorer.embedder, "settings", None)
-        window = (getattr(settings, "batch_window_ms", 4.0) or 0) / 1000
-        max_batch = getattr(settings, "max_batch_size", 64)
+        window, max_batch = self._window, self._max_batch
         company = False  # did the last batch hold more than one request?
         while True:
             batch = [await queue.get()]
@@ -51,7 +54,7 @@ class MicroBatcher:
                 batch.append(queue.get_nowait())
             company = len(batch) > 1
             try:
-                results = await asyncio.to_thread(self.scorer.score_many, [(r, a) for r, a, _ in batch])
+                results = await asyncio.to_thread(self._score_many, [(r, a) for r, a, _ in batch])
             except Exception as exc:  # handed to each waiting request, which raises it
                 for _, _, fut in batch:
                     if not fut.done():

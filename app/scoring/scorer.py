@@ -218,7 +218,12 @@ class Scorer:
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = self._batchers[loop] = MicroBatcher(self)
+            settings = getattr(self.embedder, "settings", None)
+            batcher = self._batchers[loop] = MicroBatcher(
+                self.score_many,
+                window_ms=getattr(settings, "batch_window_ms", 4.0),
+                max_batch=getattr(settings, "max_batch_size", 64),
+            )
         return await batcher.submit(rubric, answer)
 
     def describe(self) -> dict[str, str]:
