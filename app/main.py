@@ -97,8 +97,9 @@ _ERROR_TEXT = {
     400: "the body is not JSON or is nested too deeply (`invalid_json`)",
     401: "a missing, wrong or revoked API key (keys mode)",
     403: "the key's role may not do this",
-    404: "no such interview, question or key (another owner's interview looks missing)",
-    409: "the interview is completed, or the answer names another turn (`turn_mismatch`)",
+    404: "no such interview, question, turn or key (another owner's interview looks missing)",
+    409: "the interview is completed, the answer names another turn (`turn_mismatch`), or the rubric "
+    "has no draft for this action",
     413: "the body, or the answer, is too large",
     415: "an audio format the service does not take",
     422: "invalid input: the fields at fault are listed",
@@ -123,16 +124,19 @@ def _documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for path, ops in spec.get("paths", {}).items():
             if not path.startswith("/v1"):
                 continue
-            for op in ops.values():
+            for method, op in ops.items():
                 codes = {401, 429}
                 if "requestBody" in op:
                     codes |= {400, 413, 422}
                 if op.get("parameters"):
                     codes.add(422)
-                if "{" in path:
+                # a path id, or an id in the body or query (question_id, turn_id) that may not exist
+                if "{" in path or path.startswith(("/v1/review", "/v1/transcribe", "/v1/score")):
                     codes.add(404)
                 if path.startswith(("/v1/review", "/v1/keys")):
                     codes.add(403)
+                if path.startswith("/v1/review/questions/") and method != "get":
+                    codes.add(409)  # no draft to publish, run or discard; a draft already based elsewhere
                 if path.endswith("/answers"):
                     codes |= {409, 415}
                 if path.endswith("/transcribe"):
