@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Failed authentications allowed per client address and per presented key (`limits` notation);
     # past it, 429 with Retry-After. Shared by every instance when redis_url is set.
     auth_failure_limit: str = "20/minute"
+    # Scoring work per caller (key, or address in local mode): answers, POST /v1/score, transcriptions.
+    score_rate_limit: str = "600/minute"
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset: counts kept in memory
     default_num_questions: int = 5
     max_num_questions: int = 30

@@ -14,6 +14,7 @@ from app.bank.models import Bank
 from app.config import Settings
 from app.judge.base import Judge
 from app.llm.base import LLMProvider
+from app.ratelimit import ScoringLimiter
 from app.runtime import Runtime
 from app.scoring.scorer import Scorer
 
@@ -27,6 +28,7 @@ __all__ = [
     "ScorerDep",
     "SessionDep",
     "SessionFactoryDep",
+    "ScoringQuota",
     "SettingsDep",
 ]
 
@@ -94,3 +96,14 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 SessionDep = Annotated[Session, Depends(get_session)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def limit_scoring(request: Request, owner: Owner) -> None:
+    """Counts one piece of scoring work against the caller's `score_rate_limit` (429 past it)."""
+    limiter: ScoringLimiter | None = getattr(request.app.state, "scoring_limiter", None)
+    if limiter is not None:
+        client = request.client.host if request.client else "unknown"
+        limiter.take(f"key:{owner}" if owner else f"addr:{client}")
+
+
+ScoringQuota = Depends(limit_scoring)

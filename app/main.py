@@ -103,7 +103,8 @@ _ERROR_TEXT = {
     413: "the body, or the answer, is too large",
     415: "an audio format the service does not take",
     422: "invalid input: the fields at fault are listed",
-    429: "too many wrong keys from this address; see Retry-After",
+    429: "too many wrong keys from this address, or too much scoring work from this caller; see "
+    "Retry-After",
 }
 
 
@@ -159,7 +160,7 @@ def _lifespan(
 ) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from app.ratelimit import FailedAuthLimiter
+        from app.ratelimit import FailedAuthLimiter, ScoringLimiter
         from app.review.startup import start_review
 
         runtime = Runtime(settings)
@@ -167,6 +168,7 @@ def _lifespan(
         runtime.warmup.expect("database", "bank", "llm", "judge", "speech", "scorer")
         app.state.settings = settings
         app.state.auth_limiter = FailedAuthLimiter(settings)
+        app.state.scoring_limiter = ScoringLimiter(settings)
         app.state.session_factory = runtime.open_database()
         app.state.engine = runtime.engine
         app.state.bank = start_review(app, runtime.load_bank())  # seeds rubric versions, DB keys

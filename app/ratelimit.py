@@ -13,9 +13,10 @@ from limits import RateLimitItem, parse, storage, strategies
 from app.config import Settings
 from app.errors import RateLimited
 
-__all__ = ["FailedAuthLimiter"]
+__all__ = ["FailedAuthLimiter", "ScoringLimiter"]
 
 _NAMESPACE = "mockinterview-auth-failures"
+_SCORING = "mockinterview-scoring"
 
 
 class FailedAuthLimiter:
@@ -38,3 +39,21 @@ class FailedAuthLimiter:
     def failed(self, *who: str) -> None:
         for w in who:
             self._limiter.hit(self._item, _NAMESPACE, w)
+
+
+class ScoringLimiter:
+    """Scoring work (a typed or spoken answer, POST /v1/score, a transcription) per caller: the key's
+    fingerprint, or the client address in local mode. Past `score_rate_limit`, 429 with Retry-After;
+    the counts are shared through Redis like the failed-auth ones."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._storage = storage.storage_from_string(settings.redis_url or "memory://")
+        self._limiter = strategies.MovingWindowRateLimiter(self._storage)
+        self._item: RateLimitItem = parse(settings.score_rate_limit)
+
+    def take(self, who: str) -> None:
+        if self._limiter.hit(self._item, _SCORING, who):
+            return
+        reset = self._limiter.get_window_stats(self._item, _SCORING, who).reset_time
+        retry = max(1, math.ceil(reset - time.time()))
+        raise RateLimited(f"too many answers scored from here; retry in {retry} s", retry_after=retry)

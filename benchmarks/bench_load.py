@@ -48,6 +48,7 @@ def _servers(database_url: str, count: int) -> Iterator[list[str]]:
         "MOCKINTERVIEW_LLM": "rubric",
         "MOCKINTERVIEW_API_KEYS": "",
         "MOCKINTERVIEW_AUTH": "local",
+        "MOCKINTERVIEW_SCORE_RATE_LIMIT": "1000000/minute",  # one address sends every client's answers
     }
     procs, urls = [], []
     try:

@@ -105,7 +105,12 @@ def main() -> None:
     # The server in its own process, as `mockinterview serve` runs it, so the client's own work
     # does not share its interpreter.
     port = _free_port()
-    env = {**os.environ, "MOCKINTERVIEW_DATABASE_URL": settings.database_url, "MOCKINTERVIEW_API_KEYS": ""}
+    env = {
+        **os.environ,
+        "MOCKINTERVIEW_DATABASE_URL": settings.database_url,
+        "MOCKINTERVIEW_API_KEYS": "",
+        "MOCKINTERVIEW_SCORE_RATE_LIMIT": "1000000/minute",  # every simulated client is one address
+    }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "mockinterview"), "serve", "--port", str(port)]
         + ["--log-level", "warning"],

@@ -24,6 +24,7 @@ def make_settings(**overrides: Any) -> Settings:
         "llm": "rubric",
         "judge": "off",
         "auth_failure_limit": "10000/minute",
+        "score_rate_limit": "100000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from support import AppFactory, make_settings
 
+from app.auth import Role
+
 GOOD = {"Authorization": "Bearer good-key"}
 
 
@@ -94,3 +96,26 @@ def test_two_instances_share_the_count_through_redis(
     _limited(first.get("/v1/topics", headers=GOOD))
     alone = app_factory(make_settings(database_url=db, api_keys="good-key", auth_failure_limit="3/minute"))
     assert alone.get("/v1/topics", headers=GOOD).status_code == 200  # in memory: counts of its own
+
+
+def test_scoring_work_is_limited_per_caller(app_factory: AppFactory, tmp_path: Path, redis_url: str) -> None:
+    """Past score_rate_limit a caller's answers and scores get 429 with Retry-After (cheap reads
+    don't count); another key keeps its own budget; two instances share the count through Redis."""
+    from app.keys.service import create_key
+
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    settings = make_settings(database_url=db, auth="keys", score_rate_limit="3/minute", redis_url=redis_url)
+    first, second = app_factory(settings), app_factory(settings)
+    with first.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        one = {"Authorization": f"Bearer {create_key(session=session, role=Role.candidate).key}"}
+        two = {"Authorization": f"Bearer {create_key(session=session, role=Role.candidate).key}"}
+    body = {"question_id": "dropout-basics", "answer": "Dropout zeroes random units while training."}
+    assert first.post("/v1/score", json=body, headers=one).status_code == 200
+    assert second.post("/v1/score", json=body, headers=one).status_code == 200
+    started = first.post("/v1/interviews", json={"num_questions": 1}, headers=one).json()
+    answer = {"text": "Something about gradients.", "turn": started["question"]["turn"]}
+    url = f"/v1/interviews/{started['id']}/answers"
+    assert second.post(url, json=answer, headers=one).status_code == 200
+    _limited(first.post("/v1/score", json=body, headers=one))
+    assert first.get("/v1/topics", headers=one).status_code == 200  # reads are not scoring work
+    assert second.post("/v1/score", json=body, headers=two).status_code == 200

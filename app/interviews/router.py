@@ -18,6 +18,7 @@ from app.deps import (
     LLMDep,
     Owner,
     ScorerDep,
+    ScoringQuota,
     SessionDep,
     SessionFactoryDep,
     SettingsDep,
@@ -154,6 +155,7 @@ def _stream(events: AsyncIterator[service.Event]) -> EventSourceResponse:
     response_model=AnswerOut,
     responses=_ANSWER_RESPONSES,
     openapi_extra=_with_turn_field(answer_body_openapi(AnswerIn)),
+    dependencies=[ScoringQuota],
 )
 async def answer(
     interview_id: str,
@@ -173,7 +175,7 @@ async def answer(
     return await service.answer_turn(parts, request, taken)
 
 
-@router.post("/score", tags=["scoring"])
+@router.post("/score", tags=["scoring"], dependencies=[ScoringQuota])
 async def score(
     body: ScoreRequest,
     bank: BankDep,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from app.deps import BankDep, Owner, SettingsDep
+from app.deps import BankDep, Owner, ScoringQuota, SettingsDep
 from app.speech import service
 from app.speech.audio import SUPPORTED
 from app.speech.deps import GlossaryDep, TranscriberDep
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["speech"])
 
 
-@router.post("/transcribe")
+@router.post("/transcribe", dependencies=[ScoringQuota])
 async def transcribe(
     audio: Annotated[UploadFile, File(description=f"the spoken answer: {SUPPORTED}")],
     transcriber: TranscriberDep,
