@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     auth_failure_limit: str = "20/minute"
     # Scoring work per caller (key, or address in local mode): answers, POST /v1/score, transcriptions.
     score_rate_limit: str = "600/minute"
+    # A request body that stops arriving for this long is answered 408 and its connection closed.
+    body_timeout_s: float = 30.0
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset: counts kept in memory
     default_num_questions: int = 5
     max_num_questions: int = 30

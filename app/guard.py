@@ -8,6 +8,7 @@ stores it). The body is read once, checked, and handed on unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -74,19 +75,34 @@ def json_problem(raw: bytes, *, max_depth: int) -> JSONResponse | None:
     return None
 
 
+class BodyTimeout(HTTPException):
+    """The client stopped sending its body: 408 (through the app's handlers inside a route)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(408, message, headers={"Connection": "close"})
+
+
 class RequestGuard:
     def __init__(
-        self, app: ASGIApp, *, max_json_bytes: int, max_json_depth: int, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        *,
+        max_json_bytes: int,
+        max_json_depth: int,
+        max_body_bytes: int,
+        body_timeout_s: float = 30.0,
     ) -> None:
         self.app = app
         self.max_json_bytes = max_json_bytes
         self.max_json_depth = max_json_depth
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        receive = self._timed(receive)
         where = _control_in_url(scope)
         if where is not None:
             text = f"{where}: control characters (such as NUL) are not allowed"
@@ -113,7 +129,13 @@ class RequestGuard:
         size = 0
         more = True
         while more:
-            message = await receive()
+            try:
+                message = await receive()
+            except BodyTimeout as exc:
+                response = _error(408, "request_timeout", str(exc))
+                response.headers["Connection"] = "close"
+                await response(scope, receive, send)
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -139,6 +161,30 @@ class RequestGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _timed(self, receive: Receive) -> Receive:
+        """`receive`, with each wait for the next piece of the body bounded by `body_timeout_s`: a
+        client that trickles its body (or sends none after its headers) is answered 408 and its
+        connection closed, instead of holding a worker for ever. Once the body is complete, waiting
+        (for the client to disconnect, during a streamed answer) is not bounded."""
+        done = False
+
+        async def timed() -> Message:
+            nonlocal done
+            if done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.body_timeout_s)
+            except TimeoutError:
+                raise BodyTimeout(
+                    f"the request body did not arrive within {self.body_timeout_s:g} s "
+                    "(MOCKINTERVIEW_BODY_TIMEOUT_S)"
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                done = True
+            return message
+
+        return timed
 
     def _counted(self, receive: Receive) -> Receive:
         """`receive`, raising 413 (answered by the app's error handlers) once the body passes the limit."""

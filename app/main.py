@@ -29,7 +29,13 @@ __all__ = ["create_app", "error_body"]
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+_HTTP_CODES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "too_large",
+}
 
 
 def _field(loc: Sequence[int | str]) -> str:
@@ -100,11 +106,11 @@ _ERROR_TEXT = {
     404: "no such interview, question, turn or key (another owner's interview looks missing)",
     409: "the interview is completed, the answer names another turn (`turn_mismatch`), or the rubric "
     "has no draft for this action",
+    408: "the request body stopped arriving (MOCKINTERVIEW_BODY_TIMEOUT_S)",
     413: "the body, or the answer, is too large",
     415: "an audio format the service does not take",
     422: "invalid input: the fields at fault are listed",
-    429: "too many wrong keys from this address, or too much scoring work from this caller; see "
-    "Retry-After",
+    429: "too many wrong keys from this address, or too much scoring work from this caller; see Retry-After",
 }
 
 
@@ -128,7 +134,7 @@ def _documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
             for method, op in ops.items():
                 codes = {401, 429}
                 if "requestBody" in op:
-                    codes |= {400, 413, 422}
+                    codes |= {400, 408, 413, 422}
                 if op.get("parameters"):
                     codes.add(422)
                 # a path id, or an id in the body or query (question_id, turn_id) that may not exist
@@ -222,6 +228,7 @@ def create_app(
         max_json_bytes=settings.max_json_bytes,
         max_json_depth=settings.max_json_depth,
         max_body_bytes=settings.max_audio_bytes + settings.max_json_bytes,
+        body_timeout_s=settings.body_timeout_s,
     )
     app.state.settings = settings
     app.openapi = _documented_errors(app)  # type: ignore[method-assign]

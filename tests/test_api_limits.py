@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,3 +108,50 @@ def test_bodies_are_refused_from_content_length_before_reading(
     }
     asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
     assert sent[0]["status"] == 413
+
+
+def test_a_body_that_stops_arriving_is_answered_408(app_factory: AppFactory, tmp_path: Path) -> None:
+    """A client that sends its headers and part of its body, then nothing, gets 408 (and its
+    connection closed) after BODY_TIMEOUT_S, for a JSON body and for a form (a spoken answer)."""
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", body_timeout_s=0.3)
+    client = app_factory(settings)
+
+    def trickle(path: str, content_type: bytes, first: bytes) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        parts = [{"type": "http.request", "body": first, "more_body": True}]
+
+        async def receive() -> dict[str, Any]:
+            if parts:
+                return parts.pop()
+            await asyncio.sleep(3600)  # the rest never comes
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-type", content_type), (b"content-length", b"5000")],
+            "client": ("127.0.0.1", 1),
+            "server": ("testserver", 80),
+        }
+        asyncio.run(asyncio.wait_for(client.app(scope, receive, send), timeout=30))  # type: ignore[arg-type]
+        return sent
+
+    for path, content_type, first in (
+        ("/v1/score", b"application/json", b'{"question_id": "dropout-basics", "ans'),
+        ("/v1/transcribe", b"multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; "),
+    ):
+        sent = trickle(path, content_type, first)
+        assert sent[0]["status"] == 408, (path, sent)
+        assert (b"connection", b"close") in sent[0]["headers"], sent[0]["headers"]
+        body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+        assert body["error"]["code"] == "request_timeout", body
