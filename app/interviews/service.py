@@ -662,9 +662,8 @@ async def read_answer(
     return AnswerText(text, transcript, speech)
 
 
-async def answer_turn(parts: TurnParts, request: TurnRequest, answer: AnswerText) -> AnswerOut:
-    """One whole turn for the route: score, judge, coach, store, advance."""
-    return await answer_interview(
+async def _prepare(parts: TurnParts, request: TurnRequest, answer: AnswerText) -> PendingTurn | AnswerOut:
+    return await prepare_turn(
         session=parts.session,
         bank=parts.bank,
         settings=parts.settings,
@@ -676,8 +675,23 @@ async def answer_turn(parts: TurnParts, request: TurnRequest, answer: AnswerText
         owner=request.owner,
         turn=request.turn,
         idempotency_key=request.idempotency_key,
+    )
+
+
+async def answer_turn(parts: TurnParts, request: TurnRequest, answer: AnswerText) -> AnswerOut:
+    """One whole turn for the route: score, judge, coach, store, advance."""
+    pending = await _prepare(parts, request, answer)
+    if isinstance(pending, AnswerOut):  # a retry of an answer already applied
+        return pending
+    coaching = await coach_turn(llm=parts.llm, pending=pending)
+    return finish_turn(
+        session=parts.session,
+        bank=parts.bank,
+        pending=pending,
+        coaching=coaching,
         transcript=answer.transcript,
         speech=answer.speech,
+        judge=parts.judge,
     )
 
 
@@ -687,19 +701,7 @@ Event = tuple[str, str]  # a Server-Sent Event: (event name, JSON data)
 async def stream_turn(parts: TurnParts, request: TurnRequest, answer: AnswerText) -> AsyncIterator[Event]:
     """The turn scored now, so that its errors are ordinary JSON errors before any event; then its
     events (a retry of an applied answer replays the stored ones)."""
-    pending = await prepare_turn(
-        session=parts.session,
-        bank=parts.bank,
-        settings=parts.settings,
-        scorer=parts.scorer,
-        llm=parts.llm,
-        judge=parts.judge,
-        interview_id=request.interview_id,
-        text=answer.text,
-        owner=request.owner,
-        turn=request.turn,
-        idempotency_key=request.idempotency_key,
-    )
+    pending = await _prepare(parts, request, answer)
     if isinstance(pending, AnswerOut):
         return replay_events(pending)
     return turn_events(parts, pending, answer)
