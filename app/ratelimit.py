@@ -19,6 +19,12 @@ _NAMESPACE = "mockinterview-auth-failures"
 _SCORING = "mockinterview-scoring"
 
 
+def _retry_in(limiter: strategies.RateLimiter, item: RateLimitItem, namespace: str, who: str) -> int:
+    """Whole seconds until the window has room again (at least 1): the Retry-After of a 429."""
+    reset = limiter.get_window_stats(item, namespace, who).reset_time
+    return max(1, math.ceil(reset - time.time()))
+
+
 class FailedAuthLimiter:
     def __init__(self, settings: Settings) -> None:
         url = settings.redis_url or "memory://"
@@ -30,8 +36,7 @@ class FailedAuthLimiter:
         """429 when any of these (an address, a key fingerprint) has used up its failures."""
         for w in who:
             if not self._limiter.test(self._item, _NAMESPACE, w):
-                reset = self._limiter.get_window_stats(self._item, _NAMESPACE, w).reset_time
-                retry = max(1, math.ceil(reset - time.time()))
+                retry = _retry_in(self._limiter, self._item, _NAMESPACE, w)
                 raise RateLimited(
                     f"too many failed authentications from here; retry in {retry} s", retry_after=retry
                 )
@@ -54,6 +59,5 @@ class ScoringLimiter:
     def take(self, who: str) -> None:
         if self._limiter.hit(self._item, _SCORING, who):
             return
-        reset = self._limiter.get_window_stats(self._item, _SCORING, who).reset_time
-        retry = max(1, math.ceil(reset - time.time()))
+        retry = _retry_in(self._limiter, self._item, _SCORING, who)
         raise RateLimited(f"too many answers scored from here; retry in {retry} s", retry_after=retry)
