@@ -60,6 +60,24 @@ def test_adhoc_rubric_vectors_stay_off_disk(client: TestClient, settings: Settin
             assert db.execute("SELECT count(*) FROM vec WHERE key = ?", (key,)).fetchone() == (0,)
 
 
+def _post_scope(path: str, content_type: bytes, *, length: int) -> dict[str, Any]:
+    """A raw ASGI POST announcing `length` bytes of body, for calling the app without a client."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", content_type), (b"content-length", str(length).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+
+
 def test_bodies_are_refused_from_content_length_before_reading(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
@@ -92,20 +110,7 @@ def test_bodies_are_refused_from_content_length_before_reading(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/score",
-        "raw_path": b"/v1/score",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(100 * 2**20).encode())],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-    }
+    scope = _post_scope("/v1/score", b"application/json", length=100 * 2**20)
     asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
     assert sent[0]["status"] == 413
 
@@ -129,20 +134,7 @@ def test_a_body_that_stops_arriving_is_answered_408(app_factory: AppFactory, tmp
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"content-type", content_type), (b"content-length", b"5000")],
-            "client": ("127.0.0.1", 1),
-            "server": ("testserver", 80),
-        }
+        scope = _post_scope(path, content_type, length=5000)
         asyncio.run(asyncio.wait_for(client.app(scope, receive, send), timeout=30))  # type: ignore[arg-type]
         return sent
 
