@@ -30,6 +30,17 @@ async def transcribe(
     settings: SettingsDep,
     _owner: Owner,
     question_id: Annotated[str | None, Form(description="correct toward this question's vocabulary")] = None,
+    follow_up_id: Annotated[
+        str | None,
+        Form(description="the answer is to this bank follow-up of `question_id`: decode with its own terms"),
+    ] = None,
+    follow_up: Annotated[
+        str | None,
+        Form(
+            max_length=1000,
+            description="the follow-up question as it was asked (a coach-written one has no bank id)",
+        ),
+    ] = None,
 ) -> TranscribeOut:
     return await service.transcribe_answer(
         transcriber=transcriber,
@@ -38,4 +49,6 @@ async def transcribe(
         settings=settings,
         upload=audio,
         question_id=question_id,
+        follow_up_id=follow_up_id,
+        follow_up=follow_up,
     )

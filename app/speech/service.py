@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 
 from app.bank.models import Bank, KeyPoint, Question
 from app.config import Settings
-from app.errors import AnswerTooLarge, AudioRejected, QuestionNotFound
+from app.errors import AnswerTooLarge, AudioRejected, InvalidInput, QuestionNotFound
 from app.speech.audio import decode_audio
 from app.speech.base import Transcriber
 from app.speech.correction import Corrector, Glossary
@@ -135,13 +135,24 @@ async def transcribe_answer(
     settings: Settings,
     upload: UploadFile,
     question_id: str | None = None,
+    follow_up_id: str | None = None,
+    follow_up: str | None = None,
 ) -> TranscribeOut:
-    """POST /v1/transcribe: the transcript for review, corrected toward the question when one is named."""
+    """POST /v1/transcribe: the transcript for review, corrected toward the question when one is named;
+    an answer to a follow-up is decoded with the follow-up's own words and terms, as the interview's
+    spoken answers are."""
     question = None
+    prompt = None
+    if (follow_up_id is not None or follow_up) and not question_id:
+        raise InvalidInput("a follow-up needs the question_id it follows")
     if question_id:
         question = bank.get(question_id)
         if question is None:
             raise QuestionNotFound(f"no question {question_id!r} in the bank")
+        if follow_up_id is not None and follow_up_id not in {f.id for f in question.follow_ups}:
+            raise QuestionNotFound(f"question {question_id!r} has no follow-up {follow_up_id!r}")
+        if follow_up_id is not None or follow_up:
+            prompt = question_prompt(question, follow_up_id=follow_up_id, follow_up_text=follow_up or None)
     spoken = await transcribe_upload(
         transcriber=transcriber,
         upload=upload,
@@ -150,5 +161,6 @@ async def transcribe_answer(
         settings=settings,
         bank_question=question,
         glossary=glossary,
+        prompt=prompt,
     )
     return TranscribeOut(**spoken.model_dump(), question_id=question_id)

@@ -16,6 +16,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 
+from app.bank.models import Bank
+from app.config import Settings
 from app.errors import ConfigurationError, ProviderUnavailable
 from app.speech.audio import Audio, decode_audio
 from app.speech.base import Transcriber
@@ -23,9 +25,10 @@ from app.speech.evaluation import word_error_rate
 from app.speech.moonshine import MoonshineTranscriber
 from app.speech.openai_stt import OpenAITranscriber
 from app.speech.registry import available_transcribers, create_transcriber
+from app.speech.service import question_prompt
 from app.speech.whisper import PACKAGED_SHA256, PACKAGED_SIZE, WhisperTranscriber
 from tests.speech.conftest import SENTENCE
-from tests.support import make_settings
+from tests.support import AppFactory, make_settings
 
 pytestmark = pytest.mark.speech
 
@@ -202,3 +205,46 @@ def test_a_full_transcription_queue_is_provider_unavailable(
     assert isinstance(first, str) and "overfitting" in first.lower(), first
     assert isinstance(second, ProviderUnavailable) and second.status_code == 503
     assert "busy" in second.message
+
+
+def test_transcribe_primes_an_answer_to_a_follow_up_with_its_own_words(
+    stt_server: tuple[str, list[dict[str, str]]],
+    app_factory: AppFactory,
+    settings: Settings,
+    bank: Bank,
+    sentence_wav: Path,
+) -> None:
+    """The page transcribes first and sends the text: an answer to a follow-up must be decoded with the
+    follow-up's words and terms (as a spoken answer sent to the interview is), not the main question's."""
+    base_url, seen = stt_server
+    client = app_factory(settings.model_copy(update={"stt": "openai", "stt_base_url": base_url}))
+    q = next(q for q in bank.questions.values() if q.follow_ups and q.follow_ups[0].key_points)
+    f = q.follow_ups[0]
+    wav = {"audio": ("a.wav", sentence_wav.read_bytes(), "audio/wav")}
+
+    r = client.post("/v1/transcribe", files=wav, data={"question_id": q.id})
+    assert r.status_code == 200, r.text
+    assert seen[-1]["prompt"] == question_prompt(q)
+
+    r = client.post(
+        "/v1/transcribe", files=wav, data={"question_id": q.id, "follow_up_id": f.id, "follow_up": f.text}
+    )
+    assert r.status_code == 200, r.text
+    assert seen[-1]["prompt"] == question_prompt(q, follow_up_id=f.id, follow_up_text=f.text)
+    assert seen[-1]["prompt"] != question_prompt(q)
+    assert all(t in seen[-1]["prompt"] for k in f.key_points for t in k.terms)
+
+    # A coach-written follow-up has no bank id: its text primes the decoder.
+    asked = "Why does switching units off make the network less fragile?"
+    r = client.post("/v1/transcribe", files=wav, data={"question_id": q.id, "follow_up": asked})
+    assert r.status_code == 200, r.text
+    assert seen[-1]["prompt"].startswith(asked)
+
+    calls = len(seen)
+    r = client.post(
+        "/v1/transcribe", files=wav, data={"question_id": q.id, "follow_up_id": "no-such-follow-up"}
+    )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "question_not_found"
+    r = client.post("/v1/transcribe", files=wav, data={"follow_up": asked})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    assert len(seen) == calls  # refused before any audio went to the transcriber

@@ -28,6 +28,7 @@ const state = {
   recording: null, // {stream, chunks, started, timer}
   speech: null, // transcription result for the text now in the box
   questionId: null, // the main question being discussed: transcripts are corrected toward its vocabulary
+  followUp: null, // {id, text} while a follow-up is asked: its spoken answer is decoded with its words
 };
 
 const TITLES = new Map();
@@ -147,6 +148,8 @@ function addMessage(node) {
 function askQuestion(q, isFollowUp) {
   if (q.id) state.questionId = q.id;
   if (q.turn) state.turn = q.turn; // sent back with the answer: it applies to this turn only
+  // a spoken answer to a follow-up is decoded with the follow-up's own words (issue 19)
+  state.followUp = isFollowUp ? { id: q.follow_up_id || "", text: q.text } : null;
   const meta = isFollowUp
     ? "Follow-up"
     : `${TITLES.get(q.topic) || q.topic} · ${q.level}`;
@@ -316,7 +319,8 @@ function showScore(answerMsg, text, score) {
 function advance(result) {
   if (result.next_question) state.turn = result.next_question.turn;
   if (result.follow_up && result.status !== "completed") {
-    askQuestion({ id: "", text: result.follow_up, topic: "", level: "" }, true);
+    const followUpId = result.next_question ? result.next_question.follow_up_id : "";
+    askQuestion({ id: "", text: result.follow_up, topic: "", level: "", follow_up_id: followUpId }, true);
     return;
   }
   state.answered += 1;
@@ -478,6 +482,10 @@ async function upload(blob) {
     const form = new FormData();
     form.append("audio", blob, `answer.${extension(blob.type)}`);
     if (state.questionId) form.append("question_id", state.questionId);
+    if (state.questionId && state.followUp) {
+      if (state.followUp.id) form.append("follow_up_id", state.followUp.id);
+      form.append("follow_up", state.followUp.text);
+    }
     const data = await (await api("/v1/transcribe", { method: "POST", body: form })).json();
     const transcript = data.transcript || {};
     const text = (transcript.corrected || transcript.raw || data.text || "").trim();
