@@ -444,7 +444,8 @@ async function resumeInterview(id) {
     error.hidden = false;
     return;
   }
-  rememberInterview({ id: data.id, status: data.status });
+  // (also when this browser never saw it start: a link from elsewhere)
+  rememberInterview({ id: data.id, status: data.status, started: data.created_at, topics: data.config.topics || [] });
   const questions = await questionDetails([...data.turns.map((t) => t.question_id), data.current_question.id]);
   state.id = data.id;
   state.total = data.question_ids.length;
