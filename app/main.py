@@ -210,12 +210,13 @@ def create_app(
     from app.review.router import router as review_router
     from app.review.web import router as review_page
     from app.speech.router import router as speech_router
+    from app.web.apidocs import router as redoc_router
     from app.web.router import router as web_router
     from app.web.router import static_app
 
     settings = settings or Settings()
-    # /docs loads Swagger UI from a package, not a CDN: it works offline. (No /redoc: ReDoc still
-    # fetches its logo from a CDN.)
+    # /docs (Swagger UI) and /redoc (app.web.apidocs) load their assets from packages, not a CDN:
+    # both work offline.
     app = FastAPIOffline(
         redoc_url=None,
         title="mockinterview",
@@ -235,6 +236,7 @@ def create_app(
     for exc_type, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exc_type, handler)
     app.include_router(health_router)
+    app.include_router(redoc_router)  # /redoc
     v1 = [Depends(require_api_key)]
     app.include_router(bank_router, prefix="/v1", dependencies=v1)
     app.include_router(interviews_router, prefix="/v1", dependencies=v1)

@@ -142,12 +142,19 @@ def get_turn_parts(
 TurnPartsDep = Annotated[service.TurnParts, Depends(get_turn_parts)]
 
 
+# `no-cache`, not sse-starlette's default `no-store`: Chromium reports a `no-store` response whose
+# body the page reads through a ReadableStream reader (chat.js) as failed, net::ERR_ABORTED, after
+# the last byte, although every byte arrived and the connection ended cleanly. A POST answer is never
+# served from a cache either way; `no-cache` still forbids using a stored copy without asking.
+_STREAM_HEADERS = {"Cache-Control": "no-cache"}
+
+
 def _stream(events: AsyncIterator[service.Event]) -> EventSourceResponse:
     async def sse() -> AsyncIterator[ServerSentEvent]:
         async for event, data in events:
             yield ServerSentEvent(event=event, data=data)
 
-    return EventSourceResponse(sse(), ping=15)
+    return EventSourceResponse(sse(), ping=15, headers=_STREAM_HEADERS)
 
 
 @router.post(

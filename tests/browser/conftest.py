@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, Route, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
@@ -155,16 +156,28 @@ class Console:
         page.on("requestfailed", self._request_failed)
 
     def _request_failed(self, request: Request) -> None:
-        # Chromium reports a fully read `Cache-Control: no-store` fetch stream as ERR_ABORTED at EOF
-        # (microsoft/playwright#42742); the page got every event (tests assert on `done`), so skip it.
-        if "stream=true" in request.url and request.failure == "net::ERR_ABORTED":
-            return
+        # Every failed request counts, the streamed answers included (they were ERR_ABORTED while the
+        # server sent them `Cache-Control: no-store`; see app/interviews/router.py).
         self.errors.append(f"requestfailed: {request.url} {request.failure}")
+
+    def blocked(self, route: Route) -> None:
+        """A request for anything but the app itself: refused, and an error of the page."""
+        self.errors.append(f"external request blocked: {route.request.url}")
+        route.abort("blockedbyclient")
+
+
+def _external(url: str) -> bool:
+    """Neither the app (127.0.0.1) nor the page's own data: and blob: URLs."""
+    parts = urlsplit(url)
+    return parts.scheme not in ("data", "blob") and parts.hostname != "127.0.0.1"
 
 
 def new_page(browser: Browser, console: Console, **context_args: Any) -> Page:
+    """A page in a fresh context that reaches only the app: any other host is blocked and reported,
+    so a page that depends on a CDN fails its test here as it would fail offline."""
     context = browser.new_context(**context_args)
     context.set_default_timeout(30_000)
+    context.route(_external, console.blocked)
     page = context.new_page()
     console.watch(page)
     return page

@@ -73,11 +73,27 @@ function showHistory() {
         " ",
         scored
           ? el("span", { className: "history-score" }, el("strong", {}, `${fmt(e.score)}/10`), " ", bandBadge(e.band))
-          : el("span", { className: "muted" }, e.status === "completed" ? "" : "unfinished"),
+          : unfinishedEntry(e),
       );
     }),
   );
   $("history").hidden = false;
+}
+
+/** An unscored history entry: "unfinished" and a way back into it (finished ones just link the report). */
+function unfinishedEntry(e) {
+  if (e.status === "completed") return el("span", { className: "muted" }, "");
+  return el(
+    "span",
+    { className: "history-unfinished" },
+    el("span", { className: "muted" }, "unfinished"),
+    " ",
+    el(
+      "a",
+      { className: "button resume", href: `/?resume=${encodeURIComponent(e.id)}`, "aria-label": "Resume this interview" },
+      "Resume",
+    ),
+  );
 }
 
 async function start(body) {
@@ -409,6 +425,99 @@ function setupAnswerForm() {
   $("record").addEventListener("click", toggleRecording);
 }
 
+// ---- resuming an unfinished interview (/?resume=ID) -------------------------------------------
+
+/** Open the chat of an unfinished interview: its turns so far, then the question it waits on. */
+async function resumeInterview(id) {
+  const error = $("setup-error");
+  let data;
+  try {
+    data = await (await api(`/v1/interviews/${encodeURIComponent(id)}`)).json();
+  } catch (err) {
+    error.textContent = `That interview could not be resumed: ${err.message}`;
+    error.hidden = false;
+    return;
+  }
+  if (data.status === "completed" || !data.current_question) {
+    rememberInterview({ id: data.id, status: "completed" });
+    error.replaceChildren(
+      "That interview is finished: ",
+      el("a", { href: `/interviews/${encodeURIComponent(data.id)}/report` }, "see its report"),
+      ".",
+    );
+    error.hidden = false;
+    return;
+  }
+  // (also when this browser never saw it start: a link from elsewhere)
+  rememberInterview({ id: data.id, status: data.status, started: data.created_at, topics: data.config.topics || [] });
+  const questions = await questionDetails([...data.turns.map((t) => t.question_id), data.current_question.id]);
+  state.id = data.id;
+  state.total = data.question_ids.length;
+  state.answered = data.position; // main questions finished: the current one is at `position`
+  $("setup").hidden = true;
+  $("chat").hidden = false;
+  for (const t of data.turns) replayTurn(t, questions.get(t.question_id));
+  notice(`Resumed: ${data.turns.length} earlier answer${data.turns.length === 1 ? "" : "s"} above.`, "info");
+  updateProgress();
+  const current = data.current_question;
+  const main = questions.get(current.id);
+  askQuestion(current, Boolean(current.follow_up_id) || (main !== undefined && main.text !== current.text));
+  $("answer").focus();
+}
+
+/** id -> {text, topic, level} of the bank questions behind these turns (absent if not readable). */
+async function questionDetails(ids) {
+  const out = new Map();
+  await Promise.all(
+    [...new Set(ids)].map(async (qid) => {
+      try {
+        out.set(qid, await (await api(`/v1/questions/${encodeURIComponent(qid)}`)).json());
+      } catch {
+        // the turn still shows, without its topic
+      }
+    }),
+  );
+  return out;
+}
+
+/** One stored turn as the chat showed it: the question, the answer with its score, the feedback. */
+function replayTurn(t, question) {
+  const meta = t.is_follow_up || !question ? "Follow-up" : `${TITLES.get(question.topic) || question.topic} · ${question.level}`;
+  addMessage(
+    el(
+      "li",
+      { className: "msg interviewer question", dataset: { questionId: t.question_id, turn: String(t.number) } },
+      el("p", { className: "who" }, "Interviewer", el("span", { className: "meta" }, ` · ${meta}`)),
+      el("p", { className: "text" }, t.question),
+    ),
+  );
+  const answerMsg = addMessage(
+    el(
+      "li",
+      { className: "msg candidate", dataset: { turn: String(t.number) } },
+      el("p", { className: "who" }, "You", t.transcript ? el("span", { className: "meta" }, " · spoken") : null),
+      el("p", { className: "answer-text" }, t.answer),
+      t.transcript ? speakingLine(t.speech) : null,
+    ),
+  );
+  showScore(answerMsg, t.answer, t.score);
+  addMessage(
+    el(
+      "li",
+      { className: "msg interviewer feedback", dataset: { turn: String(t.number) } },
+      el("p", { className: "who" }, "Interviewer", el("span", { className: "meta" }, " · feedback")),
+      el("p", { className: "text" }, t.feedback),
+    ),
+  );
+  if (t.degraded) degradedNotice(t.degraded_reason);
+}
+
+function resumeFromLink() {
+  const id = new URLSearchParams(window.location.search).get("resume");
+  if (id) return resumeInterview(id);
+  return undefined;
+}
+
 // ---- recording ---------------------------------------------------------------------------------
 
 function pickMime() {
@@ -508,8 +617,8 @@ async function upload(blob) {
 // ---- start -------------------------------------------------------------------------------------
 
 setupKeyForm(() => {
-  if (!state.id) loadTopics().then(showHistory);
+  if (!state.id) loadTopics().then(showHistory).then(resumeFromLink);
 });
 setupForm();
 setupAnswerForm();
-loadTopics().then(showHistory);
+loadTopics().then(showHistory).then(resumeFromLink);
