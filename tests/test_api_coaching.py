@@ -89,6 +89,12 @@ def test_try_again_is_a_new_attempt_and_the_report_shows_first_and_best(client: 
     assert t1["attempts"] == 2 and t1["kind"] == "answered"
     assert q["main"] == first["score"]["value"]  # the interview's score counts the first attempt
     assert q["best_value"] is not None and q["best_value"] > q["value"]
+    full = client.get(f"/v1/interviews/{iid}/report.json").json()
+    assert full["turns"][0]["attempts"] == 2 and full["turns"][0]["best"]["attempt"] == 2
+    markdown = client.get(f"/v1/interviews/{iid}/report.md").text
+    assert (
+        "Score (first attempt)" in markdown and "Best attempt:" in markdown and "(attempt 2 of 2)" in markdown
+    )
 
     _answer(client, iid, 2, WEAK)
     late = client.post(url, json={"text": reference, "turn": 1})
@@ -129,6 +135,10 @@ def test_skip_and_dont_know_score_zero_and_move_on(client: TestClient, bank: Ban
     values = [q["value"] for q in report["questions"]]
     assert values[:2] == [0, 0] and values[2] > 0
     assert report["answered"] == 3 and report["overall"] == round(sum(values) / 3, 2)
+    markdown = client.get(f"/v1/interviews/{iid}/report.md").text
+    assert "_Skipped_" in markdown and "_I don't know_" in markdown
+    kinds = [t["kind"] for t in client.get(f"/v1/interviews/{iid}/report.json").json()["turns"]]
+    assert kinds[:2] == ["skipped", "dont_know"]
 
 
 def test_end_interview_finishes_early_and_reports_what_was_answered(client: TestClient) -> None:
@@ -146,6 +156,7 @@ def test_end_interview_finishes_early_and_reports_what_was_answered(client: Test
     assert report["overall"] == report["questions"][0]["value"]
     assert [q["value"] for q in report["questions"][1:]] == [None, None]
     assert client.get(f"/v1/interviews/{iid}/report").json() == report
+    assert "Ended early with End interview" in client.get(f"/v1/interviews/{iid}/report.md").text
     assert client.post(f"/v1/interviews/{iid}/end", json={"turn": current}, headers=key).json() == report
     for path, body in (
         ("answers", {"text": WEAK, "turn": current}),
