@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset: counts kept in memory
     default_num_questions: int = 5
     max_num_questions: int = 30
+    # Attempts at one turn, the first answer included (Try again, issue 21); past it, 409.
+    max_attempts_per_turn: int = 10
 
     # --- content -------------------------------------------------------------------------
     bank_dir: Path = PROJECT_ROOT / "question_bank"

@@ -104,14 +104,18 @@ _ERROR_TEXT = {
     401: "a missing, wrong or revoked API key (keys mode)",
     403: "the key's role may not do this",
     404: "no such interview, question, turn or key (another owner's interview looks missing)",
-    409: "the interview is completed, the answer names another turn (`turn_mismatch`), or the rubric "
-    "has no draft for this action",
+    409: "the interview is completed, the answer or action names another turn (`turn_mismatch`; a model "
+    "answer before its turn is answered), or the rubric has no draft for this action",
     408: "the request body stopped arriving (MOCKINTERVIEW_BODY_TIMEOUT_S)",
     413: "the body, or the answer, is too large",
     415: "an audio format the service does not take",
     422: "invalid input: the fields at fault are listed",
     429: "too many wrong keys from this address, or too much scoring work from this caller; see Retry-After",
 }
+
+
+# Interview actions that name a turn: the wrong one (or a completed interview) is a 409.
+_TURN_ACTIONS = ("/retries", "/skip", "/dont-know", "/end", "/model-answer")
 
 
 def _documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -146,6 +150,8 @@ def _documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     codes.add(409)  # no draft to publish, run or discard; a draft already based elsewhere
                 if path.endswith("/answers"):
                     codes |= {409, 415}
+                if path.endswith(_TURN_ACTIONS):
+                    codes.add(409)
                 if path.endswith("/transcribe"):
                     codes.add(415)
                 for code in sorted(codes):

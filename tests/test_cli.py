@@ -149,3 +149,53 @@ def test_chat_stops_and_resumes(tmp_path: Path, scorer: Scorer, monkeypatch: pyt
         env={"MOCKINTERVIEW_DATABASE_URL": url, "MOCKINTERVIEW_JUDGE": "off"},
     )
     assert again.exit_code == 1 and "completed" in again.output
+
+
+def test_chat_coaching_commands(tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/help lists the commands; /model and /retry apply to the last answered turn (a new attempt is
+    stored beside the first), /skip stores a skipped turn, /end finishes early with a report."""
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    settings = make_settings(database_url=url)
+    screen = Console(file=io.StringIO(), width=200, force_terminal=False)
+    monkeypatch.setattr(interviews_cli, "console", screen)
+    lines = [
+        "/help",
+        "/model",  # nothing answered yet
+        "It has something to do with computers.",
+        "/model",
+        "/retry",
+        "The loss gradient is computed with the chain rule and every weight moves against it.",
+        "/skip",
+        "/end",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert asyncio.run(interviews_cli._chat(settings, None, None, 3, scorer=scorer)) == 0
+    out = screen.file.getvalue()  # type: ignore[attr-defined]
+    for command in ("/model", "/retry", "/skip", "/idk", "/end", "/quit"):
+        assert command in out
+    assert "Answer (or /skip, /idk) first" in out
+    assert "Model answer · turn 1" in out and "Key points" in out
+    assert "Attempt 2:" in out and "against attempt 1" in out
+    assert "Interview ended." in out and "of 3 questions answered" in out and "skipped" in out
+
+    from app.db import create_db_engine, create_session_factory
+    from app.interviews.service import get_interview
+
+    engine = create_db_engine(url)
+    with create_session_factory(engine)() as session:
+        interview = get_interview(session=session, interview_id=_only_id(session))
+        assert interview.status == "completed" and interview.ended_early
+        first, second = interview.turns
+        assert first.answer.startswith("It has something") and len(first.retries) == 1
+        assert first.retries[0]["answer"].startswith("The loss gradient")
+        assert second.kind == "skipped"
+    engine.dispose()
+
+
+def _only_id(session: Any) -> str:
+    from sqlalchemy import select
+
+    from app.interviews.models import Interview
+
+    [iid] = session.scalars(select(Interview.id)).all()
+    return str(iid)

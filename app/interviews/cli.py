@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from app.bank.models import Bank, Level
-    from app.interviews.schemas import AnswerOut, InterviewCreate, Report
+    from app.interviews.schemas import (
+        AnswerOut,
+        InterviewCreate,
+        ModelAnswer,
+        QuestionReport,
+        Report,
+        RetryOut,
+    )
     from app.judge.base import Judge
     from app.llm.base import LLMProvider
     from app.scoring.schemas import ScoreResult
@@ -63,17 +70,65 @@ def _show_report(report: Report) -> None:
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.1f}"
 
+    def marks(q: QuestionReport) -> str:
+        notes = []
+        for t in q.turns:
+            if t.kind != "answered":
+                notes.append("skipped" if t.kind == "skipped" else "don't know")
+            if t.attempts > 1:
+                notes.append(f"best of {t.attempts}: {t.best:.1f}")
+        return f" [dim]({'; '.join(notes)})[/]" if notes else ""
+
     for q in report.questions:
-        table.add_row(q.question_id, q.topic, fmt(q.main), fmt(q.follow_up), fmt(q.value))
+        table.add_row(q.question_id, q.topic, fmt(q.main), fmt(q.follow_up), fmt(q.value) + marks(q))
     console.print(table)
+    if report.ended_early:
+        console.print(f"Ended early: {report.answered} of {report.total} questions answered.")
     for t in report.topics:
         console.print(f"  {t.title}: [bold]{t.value:.1f}[/] ({t.band})")
     if report.overall is not None:
         console.print(f"[bold]Overall: {report.overall:.1f}/10 · {report.band}[/]")
 
 
+_COMMANDS = {
+    "/model": "show the model answer of the last answered turn, with the key points you covered",
+    "/retry": "try the last answered turn again (until you answer the next question)",
+    "/skip": "skip this question (counts as 0)",
+    "/idk": "I don't know: scored 0, with a note on what a good answer covers",
+    "/end": "end the interview now; the report covers what you answered",
+    "/quit": "stop for now (go on later with --resume)",
+    "/help": "list these commands",
+}
+
+
+def _show_help() -> None:
+    for name, what in _COMMANDS.items():
+        console.print(f"  [bold]{name}[/]  {what}")
+
+
+def _show_model_answer(shown: ModelAnswer) -> None:
+    marks = {"covered": "[green]✓[/]", "unclear": "[yellow]~[/]", "missing": "[red]✗[/]"}
+    console.print(
+        Panel(shown.reference_answer, title=f"Model answer · turn {shown.turn}", title_align="left")
+    )
+    console.print(f"Key points ([green]✓[/] covered in attempt {shown.attempt}):")
+    for k in shown.key_points:
+        console.print(f"  {marks.get(k.status, '')} {k.text}")
+
+
+def _show_retry(out: RetryOut) -> None:
+    _show_score(out.score)
+    sign = "+" if out.change > 0 else ""
+    console.print(
+        f"Attempt {out.attempt}: [bold]{sign}{out.change:.1f}[/] against attempt {out.previous.attempt} "
+        f"({out.previous.value:.1f} → {out.score.value:.1f}); best so far {out.best.value:.1f}"
+    )
+    console.print(Panel(Markdown(out.feedback), title="Feedback", title_align="left"))
+
+
 def _read_answer() -> str | None:
-    """One answer: lines until an empty line (a single line is enough); None at end of input or /quit."""
+    """One answer or command: lines until an empty line (a single line is enough); None at end of
+    input or /quit. A command (/retry, /skip, ...) is returned alone as soon as it is typed."""
     lines: list[str] = []
     while True:
         try:
@@ -82,6 +137,8 @@ def _read_answer() -> str | None:
             break
         if line.strip() in ("/quit", "/exit"):
             return None
+        if not lines and line.strip().lower() in _COMMANDS:
+            return line.strip().lower()
         if not line.strip():
             if lines:
                 break
@@ -133,7 +190,8 @@ async def _interview(
     body: InterviewCreate,
     resume: str | None = None,
 ) -> int:
-    from app.interviews import service
+    from app.interviews import coaching, service
+    from app.interviews.models import TurnKind
 
     with sessions() as session:
         if resume is None:
@@ -145,44 +203,103 @@ async def _interview(
                 judge=judge,
             )
             iid, total, asked, number = created.id, created.num_questions, created.question, 1
+            last: int | None = None  # the turn /model and /retry apply to: the last one closed
             console.print(
                 f"Interview [bold]{iid}[/] · {total} questions. "
-                "Answer, then press Enter on an empty line; /quit stops."
+                "Answer, then press Enter on an empty line; /help lists the commands."
             )
         else:
             state = service.resume_interview(session=session, bank=bank, interview_id=resume, judge=judge)
             assert state.current_question is not None  # an unfinished interview waits on a question
             iid, total, asked = state.id, len(state.question_ids), state.current_question
             number = state.position + 1
+            last = len(state.turns) or None
             console.print(
                 f"Interview [bold]{iid}[/] resumed · question {number} of {total}, "
-                f"{len(state.turns)} answer(s) so far. /quit stops."
+                f"{len(state.turns)} answer(s) so far. /help lists the commands."
             )
+    show_question = hint = True
     while True:
-        title = (
-            "Follow-up"
-            if asked.follow_up_id or asked.text != bank.questions[asked.id].text
-            else (f"Question {number}/{total} · {asked.topic} · {asked.level}")
-        )
-        console.print(Panel(asked.text, title=title, title_align="left"))
+        if show_question:
+            title = (
+                "Follow-up"
+                if asked.follow_up_id or asked.text != bank.questions[asked.id].text
+                else (f"Question {number}/{total} · {asked.topic} · {asked.level}")
+            )
+            console.print(Panel(asked.text, title=title, title_align="left"))
+            show_question = False
         text = _read_answer()
         if text is None:
             console.print(f"Stopped. Go on later with: mockinterview chat --resume {iid}")
             break
+        if text == "/help":
+            _show_help()
+            continue
+        if text in ("/model", "/retry") and last is None:
+            console.print("Answer (or /skip, /idk) first; then /model and /retry apply to that turn.")
+            continue
+        if text == "/model":
+            assert last is not None
+            with sessions() as session:
+                shown = coaching.model_answer(
+                    session=session, bank=bank, interview_id=iid, owner=None, turn=last
+                )
+            _show_model_answer(shown)
+            continue
+        if text == "/retry":
+            assert last is not None
+            console.print(f"Try again: your new answer to turn {last}.")
+            again = _read_answer()
+            if again is None or again in _COMMANDS:
+                console.print("No new attempt.")
+                continue
+            with sessions() as session, console.status("Grading…"):
+                retried = await coaching.retry_turn(
+                    session=session,
+                    bank=bank,
+                    settings=settings,
+                    scorer=scorer,
+                    llm=llm,
+                    judge=judge,
+                    request=service.TurnRequest(iid, None, last, uuid.uuid4().hex),
+                    text=again,
+                )
+            _show_retry(retried)
+            continue
+        if text == "/end":
+            with sessions() as session:
+                coaching.end_interview(
+                    session=session,
+                    bank=bank,
+                    request=service.TurnRequest(iid, None, asked.turn, uuid.uuid4().hex),
+                )
+            console.print("Interview ended.")
+            break
         with sessions() as session, console.status("Grading…"):
-            out: AnswerOut = await service.answer_interview(
-                session=session,
-                bank=bank,
-                settings=settings,
-                scorer=scorer,
-                llm=llm,
-                judge=judge,
-                interview_id=iid,
-                text=text,
-                turn=asked.turn,  # never lands on another question, even if re-sent
-                idempotency_key=uuid.uuid4().hex,
-            )
-        _show_score(out.score)
+            if text in ("/skip", "/idk"):
+                out: AnswerOut = coaching.close_turn(
+                    session=session,
+                    bank=bank,
+                    judge=judge,
+                    request=service.TurnRequest(iid, None, asked.turn, uuid.uuid4().hex),
+                    kind=TurnKind.skipped if text == "/skip" else TurnKind.dont_know,
+                )
+            else:
+                out = await service.answer_interview(
+                    session=session,
+                    bank=bank,
+                    settings=settings,
+                    scorer=scorer,
+                    llm=llm,
+                    judge=judge,
+                    interview_id=iid,
+                    text=text,
+                    turn=asked.turn,  # never lands on another question, even if re-sent
+                    idempotency_key=uuid.uuid4().hex,
+                )
+        last = out.turn
+        if text != "/skip":
+            _show_score(out.score)
         if out.score.degraded:
             console.print(f"[yellow]judge degraded:[/] {out.score.degraded_reason}")
         console.print(Panel(Markdown(out.feedback), title="Feedback", title_align="left"))
@@ -190,9 +307,14 @@ async def _interview(
             console.print(f"[yellow]coach degraded:[/] {out.degraded_reason}")
         if out.next_question is None:
             break
+        if hint:
+            console.print(
+                "[dim]/model shows the model answer, /retry tries that turn again; /help lists all.[/]"
+            )
+            hint = False
         if out.follow_up is None:
             number += 1
-        asked = out.next_question
+        asked, show_question = out.next_question, True
     with sessions() as session:
         _show_report(service.report(session=session, bank=bank, interview_id=iid))
     return 0

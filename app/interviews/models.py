@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, utcnow
 
-__all__ = ["AnswerReceipt", "Interview", "InterviewStatus", "Turn"]
+__all__ = ["AnswerReceipt", "Interview", "InterviewStatus", "Turn", "TurnKind"]
 
 
 class InterviewStatus(StrEnum):
     in_progress = "in_progress"
     completed = "completed"
+
+
+class TurnKind(StrEnum):
+    """How a turn was closed: an answer, a skip, or "I don't know" (both score 0)."""
+
+    answered = "answered"
+    skipped = "skipped"
+    dont_know = "dont_know"
 
 
 class Interview(Base):
@@ -30,6 +38,8 @@ class Interview(Base):
     current_follow_up_id: Mapped[str | None] = mapped_column(String(80), default=None)
     current_follow_up_text: Mapped[str | None] = mapped_column(Text, default=None)
     owner: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # Completed through "End interview" before the last question (migration 0005).
+    ended_early: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -71,6 +81,10 @@ class Turn(Base):
     # Spoken answers (speech capability): the transcript with timings and speaking metrics.
     transcript: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
     speech: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    # Coaching (issue 21, migration 0005): how the turn was closed, and the later attempts made with
+    # "Try again" (the fields above keep the first attempt, the one the interview's score counts).
+    kind: Mapped[str] = mapped_column(String(20), default=TurnKind.answered, server_default="answered")
+    retries: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     interview: Mapped[Interview] = relationship(back_populates="turns")
@@ -87,5 +101,7 @@ class AnswerReceipt(Base):
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(200))
     turn: Mapped[int] = mapped_column(Integer)
+    # What the key was sent with: answered, skipped, dont_know, retry or end (migration 0005).
+    action: Mapped[str] = mapped_column(String(20), default="answered", server_default="answered")
     response: Mapped[dict[str, object]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

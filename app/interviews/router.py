@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import Field, TypeAdapter, ValidationError
@@ -23,7 +23,8 @@ from app.deps import (
     SessionFactoryDep,
     SettingsDep,
 )
-from app.interviews import service
+from app.interviews import coaching, service
+from app.interviews.models import TurnKind
 from app.interviews.schemas import (
     MAX_TURN,
     AnswerIn,
@@ -31,8 +32,12 @@ from app.interviews.schemas import (
     InterviewCreate,
     InterviewCreated,
     InterviewOut,
+    ModelAnswer,
     Report,
+    RetryIn,
+    RetryOut,
     ScoreRequest,
+    TurnIn,
 )
 from app.scoring.schemas import ScoreResult
 from app.speech.deps import GlossaryDep, TranscriberDep, answer_body_openapi, json_or_audio
@@ -180,6 +185,99 @@ async def answer(
     if stream:
         return _stream(await service.stream_turn(parts, request, taken))
     return await service.answer_turn(parts, request, taken)
+
+
+# -- coaching (issue 21): model answer, Try again, Skip, I don't know, End interview ----------------
+
+
+@router.get("/interviews/{interview_id}/turns/{turn}/model-answer")
+def get_model_answer(
+    interview_id: str,
+    turn: Annotated[int, Path(ge=1, le=MAX_TURN, description="a turn already answered or skipped")],
+    session: SessionDep,
+    bank: BankDep,
+    owner: Owner,
+) -> ModelAnswer:
+    """The reference answer with its key points marked as covered or not; a turn not yet closed
+    (answered, skipped or I don't know) is a 409, so the rubric stays hidden until then."""
+    return coaching.model_answer(
+        session=session, bank=bank, interview_id=interview_id, owner=owner, turn=turn
+    )
+
+
+@router.post("/interviews/{interview_id}/retries", dependencies=[ScoringQuota])
+async def retry(
+    interview_id: str,
+    body: RetryIn,
+    session: SessionDep,
+    bank: BankDep,
+    settings: SettingsDep,
+    scorer: ScorerDep,
+    llm: LLMDep,
+    judge: JudgeDep,
+    owner: Owner,
+    idempotency_key: IdempotencyKey = None,
+) -> RetryOut:
+    """Try again: a new attempt at the most recently answered turn, until the next question is
+    answered. Every attempt is kept; the response compares the new score with the previous one."""
+    return await coaching.retry_turn(
+        session=session,
+        bank=bank,
+        settings=settings,
+        scorer=scorer,
+        llm=llm,
+        judge=judge,
+        request=service.TurnRequest(interview_id, owner, body.turn, idempotency_key),
+        text=body.text,
+    )
+
+
+@router.post("/interviews/{interview_id}/skip")
+def skip(
+    interview_id: str,
+    body: TurnIn,
+    session: SessionDep,
+    bank: BankDep,
+    judge: JudgeDep,
+    owner: Owner,
+    idempotency_key: IdempotencyKey = None,
+) -> AnswerOut:
+    """Move on without an answer: the turn is stored as skipped and counts as 0."""
+    request = service.TurnRequest(interview_id, owner, body.turn, idempotency_key)
+    return coaching.close_turn(
+        session=session, bank=bank, judge=judge, request=request, kind=TurnKind.skipped
+    )
+
+
+@router.post("/interviews/{interview_id}/dont-know")
+def dont_know(
+    interview_id: str,
+    body: TurnIn,
+    session: SessionDep,
+    bank: BankDep,
+    judge: JudgeDep,
+    owner: Owner,
+    idempotency_key: IdempotencyKey = None,
+) -> AnswerOut:
+    """I don't know: scored 0 with a short note on what a good answer covers; then move on."""
+    request = service.TurnRequest(interview_id, owner, body.turn, idempotency_key)
+    return coaching.close_turn(
+        session=session, bank=bank, judge=judge, request=request, kind=TurnKind.dont_know
+    )
+
+
+@router.post("/interviews/{interview_id}/end")
+def end(
+    interview_id: str,
+    body: TurnIn,
+    session: SessionDep,
+    bank: BankDep,
+    owner: Owner,
+    idempotency_key: IdempotencyKey = None,
+) -> Report:
+    """End interview: completed now, at the turn it waits on; the report covers what was answered."""
+    request = service.TurnRequest(interview_id, owner, body.turn, idempotency_key)
+    return coaching.end_interview(session=session, bank=bank, request=request)
 
 
 @router.post("/score", tags=["scoring"], dependencies=[ScoringQuota])

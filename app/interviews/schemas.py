@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from app.bank.models import Level
 from app.db.base import MAX_INT
+from app.interviews.models import TurnKind
 from app.scoring.schemas import Band, ScoreResult
 from app.speech.schemas import SpokenAnswer
 
@@ -16,6 +17,14 @@ __all__ = [
     "MAX_TURN",
     "AnswerIn",
     "AnswerOut",
+    "AttemptBrief",
+    "AttemptOut",
+    "ModelAnswer",
+    "ModelKeyPoint",
+    "RetryIn",
+    "RetryOut",
+    "TurnIn",
+    "TurnAttempts",
     "InterviewCreate",
     "InterviewCreated",
     "InterviewOut",
@@ -70,6 +79,28 @@ class AnswerIn(_In):
     )
 
 
+_TURN_DESCRIPTION = (
+    "the number of the turn this action is for; another number is a 409 naming the current turn"
+)
+
+
+class TurnIn(_In):
+    """Skip, "I don't know" and End interview name the turn they apply to, like an answer."""
+
+    turn: int = Field(ge=1, le=MAX_TURN, strict=True, description=_TURN_DESCRIPTION)
+
+
+class RetryIn(_In):
+    text: Text = Field(min_length=1, description="the new answer; longer than max_answer_chars gives 413")
+    turn: int = Field(
+        ge=1,
+        le=MAX_TURN,
+        strict=True,
+        description="the turn to try again: only the most recently answered one, until the next question "
+        "is answered; another number is a 409 naming the current turn",
+    )
+
+
 class QuestionBrief(BaseModel):
     id: str
     text: str
@@ -101,6 +132,19 @@ class AnswerOut(BaseModel):
     speech: dict[str, object] | None = None  # spoken answers: speaking metrics
 
 
+class AttemptOut(BaseModel):
+    attempt: int = Field(description="1 is the first answer (the one the interview's score counts)")
+    answer: str
+    score: ScoreResult
+    feedback: str
+    created_at: datetime
+
+
+class AttemptBrief(BaseModel):
+    attempt: int
+    value: float
+
+
 class TurnOut(BaseModel):
     number: int
     question_id: str
@@ -117,6 +161,50 @@ class TurnOut(BaseModel):
     transcript: dict[str, object] | None = None
     speech: dict[str, object] | None = None
     created_at: datetime
+    kind: TurnKind = Field(
+        default=TurnKind.answered, description="answered, skipped or dont_know (both scored 0)"
+    )
+    attempts: list[AttemptOut] = Field(
+        default_factory=list, description="every attempt, first one first; more than one after Try again"
+    )
+
+
+class RetryOut(BaseModel):
+    """A new attempt at an answered turn, and how it compares."""
+
+    turn: int
+    attempt: int
+    score: ScoreResult
+    feedback: str
+    previous: AttemptBrief = Field(description="the attempt before this one")
+    change: float = Field(description="this score minus the previous attempt's")
+    first: AttemptBrief
+    best: AttemptBrief
+    status: str
+    next_question: QuestionBrief | None = Field(description="still the question that waits (unchanged)")
+    degraded: bool = False
+    degraded_reason: str | None = None
+
+
+class ModelKeyPoint(BaseModel):
+    id: str
+    text: str
+    weight: float
+    status: str = Field(description="in the latest attempt: covered, unclear or missing")
+    covered: bool
+
+
+class ModelAnswer(BaseModel):
+    """The reference answer of an answered (skipped, I don't know) turn, with its key points marked."""
+
+    turn: int
+    question_id: str
+    follow_up_id: str | None
+    question: str
+    reference_answer: str
+    key_points: list[ModelKeyPoint]
+    attempt: int = Field(description="the attempt whose coverage `key_points` marks (the latest)")
+    kind: TurnKind
 
 
 class InterviewOut(BaseModel):
@@ -131,6 +219,15 @@ class InterviewOut(BaseModel):
     updated_at: datetime
 
 
+class TurnAttempts(BaseModel):
+    turn: int
+    is_follow_up: bool
+    kind: TurnKind
+    first: float
+    best: float
+    attempts: int
+
+
 class QuestionReport(BaseModel):
     question_id: str
     topic: str
@@ -139,6 +236,10 @@ class QuestionReport(BaseModel):
     follow_up: float | None = Field(description="score of the answer to its follow-up, if one was asked")
     value: float | None = Field(description="the question's result: main and follow-up weighted 2:1")
     band: Band | None
+    best_value: float | None = Field(
+        default=None, description="the result with each turn's best attempt (Try again); value uses the first"
+    )
+    turns: list[TurnAttempts] = Field(default_factory=list, description="the turns of this question")
 
 
 class TopicReport(BaseModel):
@@ -158,6 +259,7 @@ class Report(BaseModel):
     topics: list[TopicReport]
     overall: float | None
     band: Band | None
+    ended_early: bool = Field(default=False, description="finished with End interview")
 
 
 class ScoreRequest(_In):

@@ -33,10 +33,11 @@ from app.errors import (
     QuestionNotFound,
     TurnMismatch,
 )
-from app.interviews.models import AnswerReceipt, Interview, InterviewStatus, Turn
+from app.interviews.models import AnswerReceipt, Interview, InterviewStatus, Turn, TurnKind
 from app.interviews.schemas import (
     AnswerIn,
     AnswerOut,
+    AttemptOut,
     InterviewCreate,
     InterviewCreated,
     InterviewOut,
@@ -45,6 +46,7 @@ from app.interviews.schemas import (
     Report,
     ScoreRequest,
     TopicReport,
+    TurnAttempts,
     TurnOut,
 )
 from app.judge.base import Judge
@@ -66,6 +68,8 @@ __all__ = [
     "stream_turn",
     "TurnParts",
     "answer_interview",
+    "attempts_of",
+    "stored_response",
     "read_answer",
     "replay_events",
     "turn_events",
@@ -203,6 +207,18 @@ def _current(bank: Bank, interview: Interview) -> QuestionBrief | None:
     return _brief(q, turn=turn)
 
 
+def attempts_of(t: Turn) -> list[AttemptOut]:
+    """Every attempt at a turn, the first (stored on the turn itself) first."""
+    first = AttemptOut(
+        attempt=1,
+        answer=t.answer,
+        score=ScoreResult.model_validate(t.score),
+        feedback=t.feedback,
+        created_at=t.created_at,
+    )
+    return [first, *(AttemptOut.model_validate(r) for r in t.retries or [])]
+
+
 def _turn_out(t: Turn) -> TurnOut:
     return TurnOut(
         number=t.number,
@@ -220,6 +236,8 @@ def _turn_out(t: Turn) -> TurnOut:
         transcript=t.transcript,
         speech=t.speech,
         created_at=t.created_at,
+        kind=TurnKind(t.kind),
+        attempts=attempts_of(t),
     )
 
 
@@ -266,7 +284,11 @@ def check_turn(*, interview: Interview, turn: int | None) -> None:
         )
 
 
-def _receipt(*, session: Session, interview_id: str, key: str, turn: int | None) -> AnswerOut | None:
+def stored_response(
+    *, session: Session, interview_id: str, key: str, turn: int | None, action: str
+) -> dict[str, object] | None:
+    """The response stored with an Idempotency-Key for this action and turn, or None; the same key
+    sent for another turn or another action is the caller's mistake (422)."""
     receipt = session.scalar(
         select(AnswerReceipt).where(AnswerReceipt.interview_id == interview_id, AnswerReceipt.key == key)
     )
@@ -276,28 +298,53 @@ def _receipt(*, session: Session, interview_id: str, key: str, turn: int | None)
         raise InvalidInput(
             f"Idempotency-Key: this key was used for turn {receipt.turn}; send a new key with each new answer"
         )
-    return AnswerOut.model_validate(receipt.response)
+    if receipt.action != action:
+        raise InvalidInput(
+            f"Idempotency-Key: this key was used for another action ({receipt.action}); send a new key"
+        )
+    return receipt.response
+
+
+def _receipt(
+    *, session: Session, interview_id: str, key: str, turn: int | None, action: str = TurnKind.answered
+) -> AnswerOut | None:
+    stored = stored_response(session=session, interview_id=interview_id, key=key, turn=turn, action=action)
+    return None if stored is None else AnswerOut.model_validate(stored)
 
 
 def replay(
-    *, session: Session, interview_id: str, owner: str | None, key: str, turn: int | None
+    *,
+    session: Session,
+    interview_id: str,
+    owner: str | None,
+    key: str,
+    turn: int | None,
+    action: str = TurnKind.answered,
 ) -> AnswerOut | None:
     """The stored response to an earlier request with this Idempotency-Key, or None."""
     get_interview(session=session, interview_id=interview_id, owner=owner)  # the owner check
-    stored = _receipt(session=session, interview_id=interview_id, key=key, turn=turn)
+    stored = _receipt(session=session, interview_id=interview_id, key=key, turn=turn, action=action)
     session.rollback()
     return stored
 
 
 def open_turn(
-    *, session: Session, interview_id: str, owner: str | None, turn: int | None, idempotency_key: str | None
+    *,
+    session: Session,
+    interview_id: str,
+    owner: str | None,
+    turn: int | None,
+    idempotency_key: str | None,
+    action: str = TurnKind.answered,
 ) -> Interview | AnswerOut:
     """The interview, ready for an answer to `turn`; or the stored response when this request is a
     retry of one already applied. The receipt is read after the interview, so a turn that this read
     sees answered always comes with its receipt (they are committed together)."""
     interview = get_interview(session=session, interview_id=interview_id, owner=owner)
     if idempotency_key is not None:
-        stored = _receipt(session=session, interview_id=interview_id, key=idempotency_key, turn=turn)
+        stored = _receipt(
+            session=session, interview_id=interview_id, key=idempotency_key, turn=turn, action=action
+        )
         if stored is not None:
             session.rollback()
             return stored
@@ -318,6 +365,7 @@ class PendingTurn:
     is_follow_up: bool
     ctx: TurnContext
     idempotency_key: str | None = None
+    kind: TurnKind = TurnKind.answered  # skipped and dont_know come from app.interviews.coaching
 
     @property
     def score(self) -> ScoreResult:
@@ -477,6 +525,8 @@ def finish_turn(
         rubric_version=score.rubric_version,
         transcript=transcript,
         speech=speech,
+        kind=pending.kind,
+        retries=[],
     )
     interview.turns.append(turn)
     if follow_up_text is not None:
@@ -504,6 +554,7 @@ def finish_turn(
                 interview_id=interview.id,
                 key=pending.idempotency_key,
                 turn=pending.number,
+                action=pending.kind,
                 response=out.model_dump(mode="json"),
             )
         )
@@ -525,12 +576,19 @@ def _lost_race(*, session: Session, pending: PendingTurn) -> AnswerOut:
             owner=pending.owner,
             key=pending.idempotency_key,
             turn=pending.number,
+            action=pending.kind,
         )
         if stored is not None:
             return stored
     interview = get_interview(session=session, interview_id=pending.interview_id)
     current = _current_turn(interview)
     session.rollback()
+    if current == pending.number:  # still open: a Try again of the previous turn landed meanwhile
+        raise TurnMismatch(
+            f"the interview changed meanwhile (another attempt at turn {pending.number - 1} was stored); "
+            f"send this answer again for turn {current}",
+            current_turn=current,
+        )
     raise TurnMismatch(
         f"turn {pending.number} was answered by another request meanwhile; the current turn is {current}",
         current_turn=current,
@@ -746,23 +804,40 @@ async def turn_events(parts: TurnParts, pending: PendingTurn, answer: AnswerText
 # -- reporting ---------------------------------------------------------------------------------
 
 
+def _best(t: Turn) -> float:
+    """The best value over a turn's attempts."""
+    return max(a.score.value for a in attempts_of(t))
+
+
+def _combined(main: float | None, follow: float | None) -> float | None:
+    if main is None:
+        return None
+    value = main if follow is None else (main + _FOLLOW_UP_WEIGHT * follow) / (1 + _FOLLOW_UP_WEIGHT)
+    return round(value, 2)
+
+
 def report(*, session: Session, bank: Bank, interview_id: str, owner: str | None = None) -> Report:
-    """Per question (main and follow-up weighted 2:1), per topic (mean of questions) and overall."""
+    """Per question (main and follow-up weighted 2:1), per topic (mean of questions) and overall.
+    Each turn counts with its first attempt (a Try again after reading the model answer is practice,
+    not the interview); the best attempt is reported beside it. Skipped and "I don't know" turns count
+    as 0; questions never asked (after End interview) do not count."""
     interview = get_interview(session=session, interview_id=interview_id, owner=owner)
-    main: dict[str, float] = {}
-    follow: dict[str, float] = {}
+    main: dict[str, Turn] = {}
+    follow: dict[str, Turn] = {}
+    by_question: dict[str, list[Turn]] = {}
     for t in interview.turns:
-        (follow if t.is_follow_up else main)[t.question_id] = float(t.score["value"])  # type: ignore[arg-type]
+        (follow if t.is_follow_up else main)[t.question_id] = t
+        by_question.setdefault(t.question_id, []).append(t)
     questions: list[QuestionReport] = []
     per_topic: dict[str, list[float]] = {}
     for qid in interview.question_ids:
         q = bank.get(qid)
         topic, text = (q.topic, q.text) if q else ("unknown", qid)
-        m, f = main.get(qid), follow.get(qid)
-        value: float | None = None
-        if m is not None:
-            value = m if f is None else (m + _FOLLOW_UP_WEIGHT * f) / (1 + _FOLLOW_UP_WEIGHT)
-            value = round(value, 2)
+        mt, ft = main.get(qid), follow.get(qid)
+        m = float(mt.score["value"]) if mt else None  # type: ignore[arg-type]
+        f = float(ft.score["value"]) if ft else None  # type: ignore[arg-type]
+        value = _combined(m, f)
+        if value is not None:
             per_topic.setdefault(topic, []).append(value)
         questions.append(
             QuestionReport(
@@ -773,6 +848,18 @@ def report(*, session: Session, bank: Bank, interview_id: str, owner: str | None
                 follow_up=f,
                 value=value,
                 band=band_of(value) if value is not None else None,
+                best_value=_combined(_best(mt) if mt else None, _best(ft) if ft else None),
+                turns=[
+                    TurnAttempts(
+                        turn=t.number,
+                        is_follow_up=t.is_follow_up,
+                        kind=TurnKind(t.kind),
+                        first=float(t.score["value"]),  # type: ignore[arg-type]
+                        best=_best(t),
+                        attempts=1 + len(t.retries or []),
+                    )
+                    for t in by_question.get(qid, [])
+                ],
             )
         )
     topics = [
@@ -796,6 +883,7 @@ def report(*, session: Session, bank: Bank, interview_id: str, owner: str | None
         topics=topics,
         overall=overall,
         band=band_of(overall) if overall is not None else None,
+        ended_early=interview.ended_early,
     )
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.bank.models import Bank
 from app.interviews import service
-from app.interviews.models import Interview
-from app.interviews.schemas import QuestionReport, TopicReport
+from app.interviews.models import Interview, TurnKind
+from app.interviews.schemas import AttemptOut, QuestionReport, TopicReport
 from app.scoring.schemas import BAND_CUTOFFS, Band, ScoreResult
 
 __all__ = [
@@ -46,6 +46,11 @@ class TurnDetail(BaseModel):
     spoken: bool = Field(description="the answer was recorded and transcribed")
     speech: dict[str, object] | None = None
     transcript: dict[str, object] | None = None
+    kind: TurnKind = Field(default=TurnKind.answered, description="answered, skipped or dont_know")
+    attempts: int = Field(default=1, description="1 plus the Try again attempts")
+    best: AttemptOut | None = Field(
+        default=None, description="with more than one attempt: the best one (answer, score, feedback)"
+    )
 
 
 class KeyPointLine(BaseModel):
@@ -94,6 +99,7 @@ class SessionReport(BaseModel):
     speaking: SpeakingSummary | None
     progress: list[TopicProgress]
     degraded_turns: int
+    ended_early: bool = Field(default=False, description="finished with End interview")
     band_cutoffs: dict[Band, float] = Field(
         default_factory=lambda: dict(BAND_CUTOFFS),
         description="the lowest value of each band (strong, acceptable); below the last one is weak",
@@ -202,6 +208,9 @@ def build_session_report(
             spoken=t.transcript is not None or t.speech is not None,
             speech=t.speech,
             transcript=t.transcript,
+            kind=t.kind,
+            attempts=len(t.attempts),
+            best=max(t.attempts, key=lambda a: (a.score.value, -a.attempt)) if len(t.attempts) > 1 else None,
         )
         for t in out.turns
     ]
@@ -225,4 +234,5 @@ def build_session_report(
         speaking=_speaking(turns),
         progress=_progress(session=session, bank=bank, interview=interview, topics=base.topics, owner=owner),
         degraded_turns=sum(t.degraded for t in turns),
+        ended_early=base.ended_early,
     )

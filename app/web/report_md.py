@@ -55,6 +55,7 @@ def render_markdown(report: SessionReport) -> str:
         f"\n- Overall: **{_score(report.overall)}**"
         + (f" ({report.band})" if report.band else "")
         + f"\n- Started: {report.created_at:%Y-%m-%d %H:%M} UTC"
+        + ("\n- Ended early with End interview" if report.ended_early else "")
     )
     if report.degraded_turns:
         out.append(
@@ -90,9 +91,20 @@ def render_markdown(report: SessionReport) -> str:
     for t in report.turns:
         kind = "Follow-up" if t.is_follow_up else "Question"
         out += [f"### {t.number}. {kind} ({_inline(t.topic_title)})", "", f"**{_inline(t.question)}**", ""]
-        out += [_quote(t.answer), ""]
+        if t.kind != "answered":
+            out += ["_Skipped_" if t.kind == "skipped" else "_I don't know_", ""]
+        else:
+            out += [_quote(t.answer), ""]
         spoken = " · spoken" if t.spoken else ""
-        out += [f"Score: **{t.score.value:.1f}/10** ({t.score.band}){spoken}", ""]
+        first = " (first attempt)" if t.best is not None else ""
+        out += [f"Score{first}: **{t.score.value:.1f}/10** ({t.score.band}){spoken}", ""]
+        if t.best is not None:
+            out += [
+                f"Best attempt: **{t.best.score.value:.1f}/10** (attempt {t.best.attempt} of {t.attempts})",
+                "",
+                _quote(t.best.answer),
+                "",
+            ]
         for k in t.score.key_points:
             mark = "x" if k.covered else " "
             evidence = f' — "{_inline(k.evidence)}"' if k.covered and k.evidence else ""

@@ -313,3 +313,70 @@ def test_spoken_answer(
     assert turn["transcript"]["edited"] is True and turn["transcript"]["provider"] == "whisper"
     assert turn["speech"]["duration_s"] > 5 and turn["speech"]["words_per_minute"] > 60
     assert console.errors == []
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_coaching_loop(
+    browser: Browser, live_server: LiveServer, artifacts: Path, console: Console, size: str
+) -> None:
+    """After a scored answer: Show model answer, Try again (the score change shown), then Skip,
+    I don't know and End interview; the report shows first and best attempt and marks the skip."""
+    page = new_page(browser, console, **(DESKTOP if size == "desktop" else PHONE))
+    page.on("dialog", lambda dialog: dialog.accept())  # End interview asks to confirm
+    page.goto(live_server.url + "/")
+    page.get_by_label("Number of questions").fill("4")
+    page.get_by_role("button", name="Start interview").click()
+    expect(page.locator(".msg.question")).to_have_count(1)
+    interview_id = _interview_id(page)
+    feedback = page.locator(".msg.feedback:not([aria-busy])")
+
+    _send(page, "It has something to do with computers, I think.")
+    answered = page.locator(".msg.candidate").first
+    answered.get_by_role("button", name="Show model answer").click()
+    model = page.locator(".msg.model-answer")
+    expect(model).to_have_count(1)
+    shown = httpx.get(f"{live_server.url}/v1/interviews/{interview_id}/turns/1/model-answer").json()
+    expect(model.locator(".text")).to_have_text(shown["reference_answer"])
+    expect(model.locator(".model-points li")).to_have_count(len(shown["key_points"]))
+    page.screenshot(path=artifacts / f"coach-{size}-1-model-answer.png", full_page=True)
+
+    answered.get_by_role("button", name="Try again").click()
+    before = feedback.count()
+    page.locator(".retry-form textarea").fill(shown["reference_answer"])
+    page.get_by_role("button", name="Send new attempt").click()
+    expect(feedback).to_have_count(before + 1)
+    change = page.locator(".msg.retry .score-change")
+    expect(change).to_contain_text("→")
+    expect(change).to_have_class(re.compile(r"\bup\b"))
+    page.screenshot(path=artifacts / f"coach-{size}-2-try-again.png", full_page=True)
+    turn = httpx.get(f"{live_server.url}/v1/interviews/{interview_id}").json()["turns"][0]
+    assert len(turn["attempts"]) == 2
+
+    before = feedback.count()
+    page.get_by_role("button", name="Skip").click()
+    expect(feedback).to_have_count(before + 1)
+    expect(page.locator(".msg.candidate.skipped")).to_have_count(1)
+    expect(page.get_by_role("button", name="Try again")).to_have_count(1)  # the latest turn only
+    before = feedback.count()
+    page.get_by_role("button", name="I don't know").click()
+    expect(feedback).to_have_count(before + 1)
+    expect(page.locator(".msg.candidate.dont-know")).to_have_count(1)
+    page.screenshot(path=artifacts / f"coach-{size}-3-skip-idk.png", full_page=True)
+
+    page.get_by_role("button", name="End interview").click()
+    expect(page.locator("#report-link")).to_be_visible()
+    expect(page.locator(".msg.done")).to_contain_text("ended early")
+    expect(page.locator("#progress")).to_have_text(re.compile(r"Ended early · \d of 4 questions answered"))
+    expect(page.locator("#summary .summary-overall")).to_be_visible()
+    for control in ("#send", "#record", "#skip", "#dont-know", "#end"):
+        expect(page.locator(control)).to_be_disabled()
+    _no_horizontal_scroll(page)
+    page.screenshot(path=artifacts / f"coach-{size}-4-ended.png", full_page=True)
+
+    page.locator("#report-link").click()
+    expect(page.locator(".best-attempt")).to_have_count(1)
+    expect(page.locator(".turn-kind.kind-skipped")).to_have_count(1)
+    expect(page.locator(".turn-kind.kind-dont_know")).to_have_count(1)
+    expect(page.locator("#summary")).to_contain_text("Ended early")
+    _no_horizontal_scroll(page)
+    page.screenshot(path=artifacts / f"coach-{size}-5-report.png", full_page=True)

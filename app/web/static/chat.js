@@ -15,6 +15,7 @@ import {
   scoreCard,
   setupKeyForm,
 } from "./common.js";
+import { setCoachBusy, setupCoach, turnClosed } from "./coach.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -288,6 +289,7 @@ async function sendAnswer() {
       feedbackMsg.dataset.degraded = "true";
       degradedNotice(result.degraded_reason);
     }
+    turnClosed(answerMsg, result.turn); // Show model answer, Try again
     advance(result);
   } catch (err) {
     if (feedbackMsg) feedbackMsg.removeAttribute("aria-busy");
@@ -348,7 +350,7 @@ function advance(result) {
   askQuestion(result.next_question, Boolean(result.next_question.follow_up_id));
 }
 
-function finish() {
+function finish(text = "That was the last question. Thank you!") {
   const id = state.id;
   state.answered = state.total;
   state.finished = true;
@@ -365,7 +367,7 @@ function finish() {
       "li",
       { className: "msg interviewer done" },
       el("p", { className: "who" }, "Interviewer"),
-      el("p", { className: "text" }, "That was the last question. Thank you!"),
+      el("p", { className: "text" }, text),
       summary,
       el("p", {}, link),
     ),
@@ -406,6 +408,7 @@ function setBusy(busy) {
   $("record").disabled = off;
   $("answer").disabled = state.finished;
   $("answer").setAttribute("aria-busy", busy ? "true" : "false");
+  setCoachBusy(off);
 }
 
 function setupAnswerForm() {
@@ -621,4 +624,5 @@ setupKeyForm(() => {
 });
 setupForm();
 setupAnswerForm();
+setupCoach({ state, addMessage, advance, finish, notice, setBusy });
 loadTopics().then(showHistory).then(resumeFromLink);

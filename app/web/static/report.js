@@ -37,7 +37,7 @@ function summary(report) {
   $("summary").replaceChildren(
     cell("Overall", el("strong", { className: "big" }, fmt(report.overall)), el("small", {}, "/10"), " ", bandBadge(report.band)),
     cell("Answered", `${report.answered} of ${report.total}`),
-    cell("Status", report.status === "completed" ? "Completed" : "In progress"),
+    cell("Status", report.ended_early ? "Ended early" : report.status === "completed" ? "Completed" : "In progress"),
     cell("Started", Number.isNaN(started.getTime()) ? "" : started.toLocaleString()),
   );
   if (report.degraded_turns) {
@@ -198,18 +198,49 @@ function speaking(report) {
   );
 }
 
+// A closed turn: its answer and score (the first attempt, the one the overall counts) and, after
+// Try again, the best attempt beside it; a skipped or "I don't know" turn says so instead of an answer.
+function answerParts(t) {
+  if (t.kind && t.kind !== "answered") {
+    return [el("p", { className: "muted" }, t.kind === "skipped" ? "You skipped this question." : "You said you don't know."), scoreCard(t.score)];
+  }
+  const parts = [
+    el("h4", {}, t.spoken ? "Your answer (spoken, transcribed)" : t.best ? `First attempt (of ${t.attempts})` : "Your answer"),
+    highlightedAnswer(t.answer, evidenceSpans(t.score)),
+    scoreCard(t.score),
+  ];
+  if (t.best) {
+    const change = t.best.score.value - t.score.value;
+    parts.push(
+      el(
+        "section",
+        { className: "best-attempt" },
+        el("h4", {}, `Best attempt: attempt ${t.best.attempt} of ${t.attempts} `, el("span", { className: "score-change up" }, `(${change >= 0 ? "+" : ""}${fmt(change)})`)),
+        highlightedAnswer(t.best.answer, evidenceSpans(t.best.score)),
+        scoreCard(t.best.score),
+      ),
+    );
+  }
+  return parts;
+}
+
 function turns(report) {
   $("turns").replaceChildren(
     ...report.turns.map((t) => {
       const item = el(
         "li",
         { className: `turn band-${t.score.band}`, id: `turn-${t.number}` },
-        el("h3", {}, `${t.is_follow_up ? "Follow-up" : "Question"} · ${t.topic_title}`),
+        el(
+          "h3",
+          {},
+          `${t.is_follow_up ? "Follow-up" : "Question"} · ${t.topic_title}`,
+          t.kind && t.kind !== "answered"
+            ? el("span", { className: `turn-kind kind-${t.kind}` }, t.kind === "skipped" ? " · Skipped" : " · I don't know")
+            : null,
+        ),
         el("p", { className: "question" }, t.question),
-        el("h4", {}, t.spoken ? "Your answer (spoken, transcribed)" : "Your answer"),
-        highlightedAnswer(t.answer, evidenceSpans(t.score)),
-        scoreCard(t.score),
-        el("h4", {}, "Feedback"),
+        ...answerParts(t),
+        el("h4", {}, t.best ? "Feedback on the first attempt" : "Feedback"),
         el("p", { className: "feedback" }, t.feedback),
       );
       if (t.degraded) {
