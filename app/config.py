@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     calibration_path: Path = PROJECT_ROOT / "app" / "scoring" / "calibration.json"
     batch_window_ms: float = 4.0
     max_batch_size: int = 64
+    # Fairness: a batch takes at most this much work (characters of answer and ad-hoc rubric) from
+    # each caller, at least one request, visiting the callers in turn.
+    batch_chars_per_caller: int = 32_000
 
     # --- LLM -----------------------------------------------------------------------------
     llm: str = "rubric"  # entry point in group mockinterview.llm
