@@ -161,3 +161,15 @@ def test_a_body_sent_promptly_after_its_headers_is_read(address: tuple[str, int]
         status, _, answer = _response(sock)
         assert status == 404, answer
         assert json.loads(answer)["error"]["code"] == "question_not_found", answer
+
+
+def test_serve_uses_uvicorns_default_parser_with_the_deadline() -> None:
+    """`mockinterview serve` starts uvicorn through uvicorn_config: with httptools installed (as
+    uvicorn[standard] installs it) that is uvicorn's default parser, with the setting's deadline."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    config = uvicorn_config(
+        object(), settings=make_settings(header_timeout_s=7.5), host="127.0.0.1", port=_free_port()
+    )
+    assert isinstance(config.http, type) and issubclass(config.http, HttpToolsProtocol)
+    assert config.http.header_timeout_s == 7.5  # type: ignore[attr-defined]
