@@ -40,7 +40,7 @@ class MicroBatcher:
     caller served goes to the back of the line, one the batch had no room for keeps its place. A
     batch therefore holds at most one chunk per caller, and a caller with work waiting is in the
     next batch (or, with more callers than `max_batch`, within a few). Within a batch the requests
-    larger than a chunk are encoded after the others (see `parts`).
+    larger than a chunk are encoded after the others (see `_parts`).
     """
 
     def __init__(
@@ -77,7 +77,7 @@ class MicroBatcher:
         self._wake.set()
         return await fut
 
-    def next_batch(self) -> list[_Job]:
+    def _next_batch(self) -> list[_Job]:
         """The next batch, taken round-robin from the callers' queues (see the class docstring).
         Jobs whose caller has gone (a cancelled future) are dropped, not scored."""
         batch: list[_Job] = []
@@ -114,12 +114,12 @@ class MicroBatcher:
             # the window on every answer and gain nothing from it.
             if self._window and (company or self._queued() > 1):
                 await asyncio.sleep(self._window)
-            batch = self.next_batch()
+            batch = self._next_batch()
             company = len(batch) > 1
-            for part in self.parts(batch):
+            for part in self._parts(batch):
                 await self._score(part)
 
-    def parts(self, batch: list[_Job]) -> list[list[_Job]]:
+    def _parts(self, batch: list[_Job]) -> list[list[_Job]]:
         """The encode calls of one batch: the requests that fit in a chunk first, answered as soon
         as they are scored, then those larger than a chunk (ad-hoc rubrics near the limits), so a
         small request beside a large one does not wait for it."""
