@@ -80,6 +80,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.server import uvicorn_config
 
     offline()
     settings = _settings()
@@ -89,7 +90,10 @@ def serve(
     if problem is not None:
         raise fail(problem)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    config = uvicorn_config(
+        create_app(settings), settings=settings, host=host, port=port, log_level=log_level
+    )
+    uvicorn.Server(config).run()
 
 
 for feature in (

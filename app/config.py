@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     score_rate_limit: str = "600/minute"
     # A request body that stops arriving for this long is answered 408 and its connection closed.
     body_timeout_s: float = 30.0
+    # A request whose headers are not complete this long after the connection opened (or after the
+    # request's first byte, on a kept-alive connection) is answered 408 and its connection closed.
+    header_timeout_s: float = 10.0
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset: counts kept in memory
     default_num_questions: int = 5
     max_num_questions: int = 30
@@ -71,6 +74,9 @@ class Settings(BaseSettings):
     calibration_path: Path = PROJECT_ROOT / "app" / "scoring" / "calibration.json"
     batch_window_ms: float = 4.0
     max_batch_size: int = 64
+    # Fairness: a batch takes at most this much work (characters of answer and ad-hoc rubric) from
+    # each caller, at least one request, visiting the callers in turn.
+    batch_chars_per_caller: int = 32_000
 
     # --- LLM -----------------------------------------------------------------------------
     llm: str = "rubric"  # entry point in group mockinterview.llm

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,7 @@ from app.judge.base import Judge
 from app.llm.base import LLMProvider
 from app.ratelimit import ScoringLimiter
 from app.runtime import Runtime
+from app.scoring.batching import scoring_caller
 from app.scoring.scorer import Scorer
 
 __all__ = [
@@ -98,12 +100,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def limit_scoring(request: Request, owner: Owner) -> None:
-    """Counts one piece of scoring work against the caller's `score_rate_limit` (429 past it)."""
+async def limit_scoring(request: Request, owner: Owner) -> None:
+    """Counts one piece of scoring work against the caller's `score_rate_limit` (429 past it), and
+    names the caller whose work the request's scoring is, for the scorer's fair batches."""
+    client = request.client.host if request.client else "unknown"
+    who = f"key:{owner}" if owner else f"addr:{client}"
+    scoring_caller.set(who)  # async, so that the route (same task) sees it
     limiter: ScoringLimiter | None = getattr(request.app.state, "scoring_limiter", None)
     if limiter is not None:
-        client = request.client.host if request.client else "unknown"
-        limiter.take(f"key:{owner}" if owner else f"addr:{client}")
+        await run_in_threadpool(limiter.take, who)  # Redis is a network call
 
 
 ScoringQuota = Depends(limit_scoring)

@@ -213,8 +213,9 @@ class Scorer:
             self._ensure_tokens([r for p in prepared if p.spans for r in p.rubric.reference_answers])
         return [self._score_prepared(p, neighbours=True) for p in prepared]
 
-    async def score_async(self, rubric: Rubric, answer: str) -> ScoreResult:
-        """Off the event loop; requests that arrive together share one encode call."""
+    async def score_async(self, rubric: Rubric, answer: str, *, caller: str | None = None) -> ScoreResult:
+        """Off the event loop; requests that arrive together share one encode call, taken fairly
+        from each caller (default: the request's `scoring_caller`)."""
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
@@ -223,8 +224,19 @@ class Scorer:
                 self.score_many,
                 window_ms=getattr(settings, "batch_window_ms", 4.0),
                 max_batch=getattr(settings, "max_batch_size", 64),
+                chunk_cost=getattr(settings, "batch_chars_per_caller", 32_000),
+                cost=self.work_chars,
             )
-        return await batcher.submit(rubric, answer)
+        return await batcher.submit(rubric, answer, caller=caller)
+
+    @staticmethod
+    def work_chars(rubric: Rubric, answer: str) -> int:
+        """What scoring this answer may have to encode, in characters: the answer, and an ad-hoc
+        rubric's texts (a bank rubric's vectors are cached from start-up)."""
+        if rubric.persist:
+            return len(answer)
+        texts = (rubric.question, *rubric.reference_answers, *(k.text for k in rubric.key_points))
+        return len(answer) + sum(len(t) for t in texts)
 
     def describe(self) -> dict[str, str]:
         return {
