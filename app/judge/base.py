@@ -40,12 +40,14 @@ class JudgeUnavailable(ProviderUnavailable):
 
 @dataclass(frozen=True)
 class JudgeItem:
-    """One answer to judge, with the rubric it is judged against."""
+    """One answer to judge, with the rubric it is judged against. With `point` (one of the key points)
+    the question asked is whether the answer states that point, not whether it is correct."""
 
     question: str
     reference_answer: str
     answer: str
     key_points: tuple[str, ...] = ()
+    point: str | None = None
 
     @property
     def prefix_key(self) -> tuple[str, str, tuple[str, ...]]:
@@ -68,10 +70,17 @@ class VerdictCache:
 
     @staticmethod
     def key(model: str, version: str, item: JudgeItem) -> str:
-        blob = json.dumps(
-            [model, version, item.question, item.reference_answer, list(item.key_points), item.answer],
-            ensure_ascii=False,
-        )
+        fields: list[Any] = [
+            model,
+            version,
+            item.question,
+            item.reference_answer,
+            list(item.key_points),
+            item.answer,
+        ]
+        if item.point is not None:
+            fields.append({"point": item.point})
+        blob = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, float]:

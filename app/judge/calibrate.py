@@ -24,10 +24,11 @@ import numpy as np
 
 from app.bank.models import Bank, Question, SampleAnswer, SampleLabel
 from app.judge.base import Judge, Progress
-from app.judge.service import judge_item, needs_judge
+from app.judge.service import judge_item, needs_judge, point_items, points_value
 from app.scoring.calibration import (
     JUDGED_MODES,
     JUDGED_SIGNALS,
+    KEYED_JUDGED_SIGNALS,
     Calibration,
     ModeCalibration,
     choose_min_slope,
@@ -62,9 +63,13 @@ class JudgedRow:
     right: bool  # a strong sample, or SemEval "correct"
     wrong: bool  # a wrong sample, or SemEval "contradictory"/"incorrect"
     label: str = ""
+    points: float | None = None  # the key points' weighted P(stated) (keyed rubrics only)
 
     def features(self) -> dict[str, float]:
-        return {**self.score.components, "judge": self.p if self.p is not None else 0.0}
+        out = {**self.score.components, "judge": self.p if self.p is not None else 0.0}
+        if self.points is not None:
+            out["judge_points"] = self.points
+        return out
 
 
 def judged_rows(
@@ -82,12 +87,28 @@ def judged_rows(
         else scorer.score_many(list(items))
     )
     todo = [i for i, s in enumerate(scores) if needs_judge(s)]
-    ps = judge.p_correct_many(
-        [judge_item(items[i][0], scorer.clean_text(items[i][1])) for i in todo], progress=progress
-    )
-    p_of = dict(zip(todo, ps, strict=True))
+    texts = {i: scorer.clean_text(items[i][1]) for i in todo}
+    # Keyed rubrics: also one question per key point (asked right after the answer's verdict, so the
+    # answer's evaluation is reused).
+    asked = {i: point_items(items[i][0], texts[i]) for i in todo} if not free_form else {}
+    flat = [it for i in todo for it in (judge_item(items[i][0], texts[i]), *asked.get(i, []))]
+    values = iter(judge.p_correct_many(flat, progress=progress))
+    p_of: dict[int, float] = {}
+    points_of: dict[int, float | None] = {}
+    for i in todo:
+        p_of[i] = next(values)
+        points_of[i] = points_value(items[i][0], [next(values) for _ in asked.get(i, [])])
     return [
-        JudgedRow(group=g, score=s, p=p_of.get(i), target=t, right=right, wrong=wrong, label=label)
+        JudgedRow(
+            group=g,
+            score=s,
+            p=p_of.get(i),
+            target=t,
+            right=right,
+            wrong=wrong,
+            label=label,
+            points=points_of.get(i),
+        )
         for i, (s, (g, t, right, wrong, label)) in enumerate(zip(scores, meta, strict=True))
     ]
 
@@ -102,9 +123,14 @@ def _bank_questions(bank: Bank, questions: int | None) -> list[Question]:
     return [q for q in bank.questions.values() if q.id in keep]
 
 
-def judged_work(bank: Bank, semeval_rows: int, bank_questions: int | None) -> int:
-    """How many answers `calibrate_judged` hands the judge at most (for a progress bar)."""
-    keyed = sum(len(q.sample_answers) for q in bank.questions.values())
+def judged_work(
+    bank: Bank, semeval_rows: int, bank_questions: int | None, *, keyed_only: bool = False
+) -> int:
+    """How many questions `calibrate_judged` asks the judge at most (for a progress bar): each keyed
+    answer's verdict and one per key point."""
+    keyed = sum(len(q.sample_answers) * (1 + len(q.key_points)) for q in bank.questions.values())
+    if keyed_only:
+        return keyed
     free = sum(len(q.sample_answers) for q in _bank_questions(bank, bank_questions))
     return keyed + free + semeval_rows
 
@@ -174,14 +200,13 @@ def fit_judged_mode(
     weight_rows: Sequence[JudgedRow] | None = None,
     binary_weights: bool = False,
     min_slope: float = 0.0,
+    signals: Sequence[str] = JUDGED_SIGNALS,
 ) -> ModeCalibration:
     """Weights over the embedding signals and P(correct), fitted within each question on
     `weight_rows` (default: `rows`), then the monotone map on `rows`."""
     wr = _judged(weight_rows if weight_rows is not None else rows)
     target = [10.0 * r.right if binary_weights else r.target for r in wr]
-    weights = fit_weights(
-        [r.features() for r in wr], target, groups=[r.group for r in wr], signals=JUDGED_SIGNALS
-    )
+    weights = fit_weights([r.features() for r in wr], target, groups=[r.group for r in wr], signals=signals)
     mode = ModeCalibration(weights=weights, xs=(0.0, 1.0), ys=(0.0, 10.0))
     mr = _judged(rows)
     xs, ys = fit_map([mode.raw(r.features()) for r in mr], [r.target for r in mr], min_slope=min_slope)
@@ -256,7 +281,7 @@ def bank_folds(
     plain: dict[tuple[str, int], float] = {}
     for f in range(folds):
         train = [r for r in rows if fold_of[r.group[1]] != f]
-        mode = fit_judged_mode(train)
+        mode = fit_judged_mode(train, signals=KEYED_JUDGED_SIGNALS)
         emb = [r for r in train if r.score.components]
         emb_w = fit_weights([r.score.components for r in emb], [r.target for r in emb])
         emb_mode = ModeCalibration(weights=emb_w, xs=(0.0, 1.0), ys=(0.0, 10.0))
@@ -283,6 +308,43 @@ def bank_folds(
     }
 
 
+def _refit_keyed(
+    scorer: Scorer,
+    judge: Judge,
+    bank: Bank,
+    keyed: Sequence[JudgedRow],
+    *,
+    max_flagged_right: float,
+    log: Callable[[str], None] | None,
+) -> Calibration:
+    base = scorer.calibration
+    if JUDGED_MODES["free_form"] not in base.modes or "free_form" not in base.contradiction_below:
+        raise ValueError("the keyed judged refit keeps a stored free-form judged mode: there is none")
+    keyed_t, keyed_flagged = choose_threshold(keyed, max_flagged_right=max_flagged_right)
+    modes = dict(base.modes)
+    modes[JUDGED_MODES["keyed"]] = fit_judged_mode(keyed, signals=KEYED_JUDGED_SIGNALS)
+    judge_meta = dict(base.meta.get("judge", {}))
+    judge_meta.update(
+        {
+            "model": judge.model_id,
+            "prompt_version": judge.prompt_version,
+            "bank_samples": len(keyed),
+            "keyed_threshold": keyed_flagged,
+            "keyed_refit_alone": True,
+            "bank_held_out": bank_folds(scorer, bank, keyed, keyed_t),
+        }
+    )
+    cal = Calibration(
+        name=base.name,
+        modes=modes,
+        meta={**base.meta, "judge": judge_meta},
+        contradiction_below={**base.contradiction_below, "keyed": keyed_t},
+    )
+    if log:
+        log(f"thresholds {cal.contradiction_below}")
+    return cal
+
+
 def calibrate_judged(
     scorer: Scorer,
     judge: Judge,
@@ -294,10 +356,14 @@ def calibrate_judged(
     max_flagged_right: float = 0.01,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
+    keyed_only: bool = False,
 ) -> Calibration:
-    """The scorer's calibration with the judged modes and threshold added (its own modes kept)."""
+    """The scorer's calibration with the judged modes and threshold added (its own modes kept);
+    `keyed_only` refits the keyed blend and threshold and keeps the stored free-form ones."""
     items, item_meta = _bank_items(bank, free_form=False)
     keyed = judged_rows(scorer, judge, items, item_meta, progress=progress)
+    if keyed_only:
+        return _refit_keyed(scorer, judge, bank, keyed, max_flagged_right=max_flagged_right, log=log)
     ff_items, ff_meta = _bank_items(bank, free_form=True, questions=bank_questions)
     free = judged_rows(scorer, judge, ff_items, ff_meta, free_form=True, progress=progress)
     sem: list[JudgedRow] = []
@@ -307,7 +373,7 @@ def calibrate_judged(
     # Keyed (bank rubrics): the flag says "wrong", so it may hit at most 1% of the strong samples.
     keyed_t, keyed_flagged = choose_threshold(keyed, max_flagged_right=max_flagged_right)
     modes = dict(scorer.calibration.modes)
-    modes[JUDGED_MODES["keyed"]] = fit_judged_mode(keyed)
+    modes[JUDGED_MODES["keyed"]] = fit_judged_mode(keyed, signals=KEYED_JUDGED_SIGNALS)
     # Free form: short references and school answers leave the judge less sure of right answers; the
     # share of right answers the flag may hit (1-5%) and the map's minimum slope are chosen together,
     # by Pearson on questions held out of the fit.

@@ -53,7 +53,8 @@ class LocalJudge(Judge):
         self._template: Any = None
         # Evaluated rubric prefixes (llama.cpp state: KV cache and tokens), newest last.
         self._states: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self.prefixes = {"evaluated": 0, "reused": 0, "primed": 0}
+        self._said: tuple[int, ...] | None = None  # rubric + answer evaluated as the answer's own batch
+        self.prefixes = {"evaluated": 0, "reused": 0, "primed": 0, "answers_reused": 0}
 
     @property
     def model_id(self) -> str:
@@ -158,25 +159,36 @@ class LocalJudge(Judge):
         return sorted(ids)
 
     # -- judging -------------------------------------------------------------------------------
-    def _tokens(self, item: JudgeItem) -> tuple[list[int], list[int]]:
-        """The prompt as (rubric prefix, answer and question) tokens, cut where the answer begins.
-
-        The cut is always at the same place and the two parts are always evaluated as separate
-        batches, so P(correct) does not depend on what the KV cache held before (evaluated in other
-        batch shapes, the same tokens give logits that differ in the second decimal)."""
+    def _pieces(self, item: JudgeItem) -> tuple[list[int], str, str]:
+        """The rubric prefix's tokens, and the answer and what follows it as text (neutralise() has
+        defused any chat-template token text in the answer)."""
         system, user = self._prompt.render(item, _MARK)
         text = self._template(
             messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
         ).prompt
         head, tail = text.split(_MARK, 1)
         answer = item.answer if len(item.answer) <= _MAX_ANSWER_CHARS else item.answer[:_MAX_ANSWER_CHARS]
-        prefix: list[int] = self._llm.tokenize(head.rstrip(" ").encode(), add_bos=False, special=True)
-        # The answer and what follows it are tokenized together (".\n\n" is one token); neutralise()
-        # has defused any chat-template token text in the answer.
-        rest: list[int] = self._llm.tokenize(
-            (" " + neutralise(answer).strip() + tail).encode(), add_bos=False, special=True
-        )
-        return prefix, rest
+        prefix: list[int] = self._tokenize(head.rstrip(" "))
+        return prefix, " " + neutralise(answer).strip(), tail
+
+    def _tokenize(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    def _tokens(self, item: JudgeItem) -> tuple[list[int], list[int]]:
+        """The prompt as (rubric prefix, answer and question) tokens, cut where the answer begins.
+
+        The cut is always at the same place and the two parts are always evaluated as separate
+        batches, so P(correct) does not depend on what the KV cache held before (evaluated in other
+        batch shapes, the same tokens give logits that differ in the second decimal). The answer and
+        what follows it are tokenized together (".\n\n" is one token)."""
+        prefix, said, tail = self._pieces(item)
+        return prefix, self._tokenize(said + tail)
+
+    def _point_tokens(self, item: JudgeItem) -> tuple[list[int], list[int], list[int]]:
+        """A key-point question as (rubric prefix, answer, question) tokens: the answer is a batch of
+        its own here, so the questions about one answer's key points all reuse its evaluation."""
+        prefix, said, tail = self._pieces(item)
+        return prefix, self._tokenize(said), self._tokenize(tail)
 
     def _p_correct(self, items: Sequence[JudgeItem]) -> list[float]:
         if not self._ready.is_set():
@@ -186,15 +198,18 @@ class LocalJudge(Judge):
             raise JudgeUnavailable("judge closed")
         out: list[float] = []
         for item in items:
-            prefix, rest = self._tokens(item)
-            if len(prefix) + len(rest) >= llm.n_ctx():
-                raise JudgeUnavailable(
-                    f"judge prompt of {len(prefix) + len(rest)} tokens exceeds the context"
-                )
+            parts = self._tokens(item) if item.point is None else self._point_tokens(item)
+            size = sum(len(p) for p in parts)
+            if size >= llm.n_ctx():
+                raise JudgeUnavailable(f"judge prompt of {size} tokens exceeds the context")
             try:
-                out.append(self._yes_probability(llm, prefix, rest))
+                if item.point is None:
+                    out.append(self._yes_probability(llm, *parts))
+                else:
+                    out.append(self._point_probability(llm, *parts))
             except (RuntimeError, ValueError) as exc:
                 llm.reset()
+                self._said = None
                 raise JudgeUnavailable(f"judge failed: {exc}") from exc
         return out
 
@@ -214,6 +229,7 @@ class LocalJudge(Judge):
         """Leave exactly `prefix` evaluated in the model; True when nothing had to be evaluated (it
         was held, or its saved state was restored). The restored state is the one evaluating the
         prefix from position 0 gives, so P(correct) is the same either way."""
+        self._said = None  # whatever followed the prefix is about to be overwritten
         if llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix:
             llm.n_tokens = len(prefix)
             self.prefixes["reused"] += 1
@@ -239,6 +255,29 @@ class LocalJudge(Judge):
         # one batch of its own.
         self._use_prefix(llm, prefix)
         llm.eval(rest)
+        return self._read_yes(llm)
+
+    def _point_probability(self, llm: Any, prefix: list[int], said: list[int], asked: list[int]) -> float:
+        # The rubric prefix, the answer as one batch (kept when the last question was about the same
+        # answer: the state is the one evaluating it again would give), then this point's question.
+        # Kept only when the answer was evaluated as a batch of its own (a verdict evaluates it with
+        # its question in one batch, which gives slightly different numbers).
+        upto = len(prefix) + len(said)
+        if (
+            self._said == (*prefix, *said)
+            and llm.n_tokens >= upto
+            and list(llm.input_ids[:upto]) == prefix + said
+        ):
+            llm.n_tokens = upto
+            self.prefixes["answers_reused"] += 1
+        else:
+            self._use_prefix(llm, prefix)
+            llm.eval(said)
+            self._said = (*prefix, *said)
+        llm.eval(asked)
+        return self._read_yes(llm)
+
+    def _read_yes(self, llm: Any) -> float:
         logits = np.asarray(llm._ctx.get_logits_ith(-1)[: llm.n_vocab()], dtype=np.float64)
         yes = _logsumexp(logits[self._yes])
         no = _logsumexp(logits[self._no])

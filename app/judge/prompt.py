@@ -25,5 +25,6 @@ class VerdictPrompt:
             reference_answer=item.reference_answer,
             key_points=[{"text": t} for t in item.key_points],
             answer=item.answer if answer is None else answer,
+            point=item.point,
         )
         return prompt.system, prompt.user

@@ -10,6 +10,7 @@ question's answer) is not judged at all, and an answer that talks to the grader 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -28,7 +29,10 @@ __all__ = [
     "judge_score",
     "judge_scores",
     "needs_judge",
+    "point_items",
+    "points_value",
     "sentences_of",
+    "wants_points",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,17 +52,43 @@ def judge_item(rubric: Rubric, answer: str) -> JudgeItem:
     )
 
 
+def point_items(rubric: Rubric, answer: str) -> list[JudgeItem]:
+    """One question per key point: does the answer state it? (in the rubric's order)"""
+    item = judge_item(rubric, answer)
+    return [dataclasses.replace(item, point=k.text) for k in rubric.key_points]
+
+
+def points_value(rubric: Rubric, points: Sequence[float]) -> float | None:
+    """The key points' P(stated), weighted as the rubric weighs them; None without them."""
+    if not points or len(points) != len(rubric.key_points):
+        return None
+    weights = [k.weight for k in rubric.key_points]
+    return sum(w * p for w, p in zip(weights, points, strict=True)) / sum(weights)
+
+
+def wants_points(calibration: Calibration, rubric: Rubric) -> bool:
+    """Ask about each key point only where the judged blend weighs the answers to those questions."""
+    mode = calibration.judged_mode(Scorer.mode_name(rubric))
+    return bool(rubric.key_points) and mode is not None and mode.weights.get("judge_points", 0.0) > 0
+
+
 def sentences_of(text: str) -> list[str]:
     parts = [s.strip() for s in re.split(r"(?<=[.!?;])\s+|\n+", text) if s.strip()]
     return [s for s in parts if len(s.split()) >= 3][:_MAX_SENTENCES]
 
 
-def judged_value(calibration: Calibration, rubric: Rubric, score: ScoreResult, p: float) -> float | None:
+def judged_value(
+    calibration: Calibration, rubric: Rubric, score: ScoreResult, p: float, points: Sequence[float] = ()
+) -> float | None:
     """The blend's value before caps, or None when the calibration has no judged mode."""
     mode = calibration.judged_mode(Scorer.mode_name(rubric))
     if mode is None:
         return None
-    return mode.apply(mode.raw({**score.components, "judge": p}))
+    features = {**score.components, "judge": p}
+    stated = points_value(rubric, points)
+    if stated is not None:
+        features["judge_points"] = stated
+    return mode.apply(mode.raw(features))
 
 
 def apply_verdict(
@@ -71,11 +101,13 @@ def apply_verdict(
     model: str,
     version: str,
     sentence_p: Sequence[tuple[str, float]] = (),
+    points: Sequence[float] = (),
 ) -> ScoreResult:
-    """The score with the judge's verdict in it (pure: evaluation and calibration replay it)."""
+    """The score with the judge's verdict in it (pure: evaluation and calibration replay it);
+    `points` are P(the answer states it) for the rubric's key points, when they were asked."""
     calibration = scorer.calibration
     flags = list(score.flags)
-    blended = judged_value(calibration, rubric, score, p)
+    blended = judged_value(calibration, rubric, score, p, points)
     value = score.value if blended is None else scorer.capped(blended, flags)
     if score.value <= scorer.params.other_question_cap:
         # So low that the other-question guard never looked at it: the judge may not lift it past.
@@ -84,6 +116,12 @@ def apply_verdict(
         value = min(value, score.value)  # talk aimed at the grader never gains from the judge
     threshold = calibration.threshold(Scorer.mode_name(rubric))
     key_points = list(score.key_points)
+    stated = points_value(rubric, points)
+    if stated is not None:
+        p_of = {k.id: q for k, q in zip(rubric.key_points, points, strict=True)}
+        key_points = [
+            k.model_copy(update={"judge_p": round(p_of[k.id], 4)}) if k.id in p_of else k for k in key_points
+        ]
     contradictions: list[Contradiction] = []
     if threshold is not None and p < threshold:
         flags.append("contradicts_reference")
@@ -101,6 +139,8 @@ def apply_verdict(
         ]
     value = round(min(10.0, max(0.0, value)), 2)
     components = {**score.components, "embedding_value": score.value, "judge_p_correct": round(p, 4)}
+    if stated is not None:
+        components["judge_points"] = round(stated, 4)
     return score.model_copy(
         update={
             "value": value,
@@ -138,8 +178,9 @@ async def judge_score(
     if judge.uses_key_points:
         return await judge.key_point_score(rubric, answer, score)
     text = scorer.clean_text(answer)
+    asked = point_items(rubric, text) if wants_points(scorer.calibration, rubric) else []
     try:
-        [p] = await judge.p_correct([judge_item(rubric, text)])
+        [p, *points] = await judge.p_correct([judge_item(rubric, text), *asked])
         sentence_p: list[tuple[str, float]] = []
         threshold = scorer.calibration.threshold(Scorer.mode_name(rubric))
         if threshold is not None and p < threshold:
@@ -163,6 +204,7 @@ async def judge_score(
         model=judge.model_id,
         version=judge.prompt_version,
         sentence_p=sentence_p,
+        points=points,
     )
 
 
@@ -178,8 +220,16 @@ def judge_scores(
     in one pass (grouped by rubric), then the sentences of those below the threshold."""
     todo = [i for i, (_, _, s) in enumerate(items) if needs_judge(s)]
     texts = {i: scorer.clean_text(items[i][1]) for i in todo}
-    ps = judge.p_correct_many([judge_item(items[i][0], texts[i]) for i in todo], progress=progress)
-    p_of = dict(zip(todo, ps, strict=True))
+    asked = {
+        i: point_items(items[i][0], texts[i]) for i in todo if wants_points(scorer.calibration, items[i][0])
+    }
+    flat = [it for i in todo for it in (judge_item(items[i][0], texts[i]), *asked.get(i, []))]
+    values_of = iter(judge.p_correct_many(flat, progress=progress))
+    p_of: dict[int, float] = {}
+    points_of: dict[int, list[float]] = {}
+    for i in todo:
+        p_of[i] = next(values_of)
+        points_of[i] = [next(values_of) for _ in asked.get(i, [])]
     per_sentence: dict[int, list[tuple[str, float]]] = {}
     if sentences:
         thresholds = {i: scorer.calibration.threshold(Scorer.mode_name(items[i][0])) for i in todo}
@@ -205,5 +255,6 @@ def judge_scores(
             model=judge.model_id,
             version=judge.prompt_version,
             sentence_p=per_sentence.get(i, ()),
+            points=points_of[i],
         )
     return out

@@ -21,6 +21,7 @@ import numpy as np
 __all__ = [
     "JUDGED_MODES",
     "JUDGED_SIGNALS",
+    "KEYED_JUDGED_SIGNALS",
     "MODES",
     "SIGNALS",
     "Calibration",
@@ -34,6 +35,9 @@ MODES = ("keyed", "free_form")  # a bank rubric with key points; a reference ans
 SIGNALS = ("coverage", "token_recall", "reference", "lexical")
 # With the correctness judge on, each mode has a judged twin whose weights also cover P(correct).
 JUDGED_SIGNALS = (*SIGNALS, "judge")
+# A rubric with key points adds the judge's view of them: the weighted mean of P(the answer states
+# this point), one Yes/No question per key point.
+KEYED_JUDGED_SIGNALS = (*JUDGED_SIGNALS, "judge_points")
 JUDGED_MODES = {m: f"{m}_judged" for m in MODES}
 
 

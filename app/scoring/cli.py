@@ -105,14 +105,19 @@ def eval_command(
 
 def _rescorer(scorer: Scorer, judge: Judge | None) -> Rescore | None:
     """The judge as a batch rescoring step with its own progress bar, or None when it is off."""
-    from app.judge.service import judge_scores, needs_judge
+    from app.judge.service import judge_scores, needs_judge, wants_points
 
     if judge is None:
         return None
 
     def rescore(items: Sequence[tuple[Rubric, str, ScoreResult]]) -> list[ScoreResult]:
         assert judge is not None
-        with _progress(sum(needs_judge(s) for _, _, s in items), "judging") as bar:
+        asks = sum(
+            1 + (len(r.key_points) if wants_points(scorer.calibration, r) else 0)
+            for r, _, s in items
+            if needs_judge(s)
+        )
+        with _progress(asks, "judging") as bar:
             task = bar.tasks[0].id
             return judge_scores(
                 judge=judge, scorer=scorer, items=items, progress=lambda n: bar.advance(task, n)
@@ -129,10 +134,11 @@ def calibrate_command(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="output file (default: settings)")] = None,
     only: Annotated[
-        Literal["keyed", "free_form", "judged"] | None,
+        Literal["keyed", "free_form", "judged", "keyed_judged"] | None,
         typer.Option(
             help="refit this mode only; the others stay as the stored calibration has them "
-            "(judged: the blends with the correctness judge and its threshold)"
+            "(judged: the blends with the correctness judge and its thresholds; keyed_judged: the "
+            "keyed one only, bank rubrics, no SemEval)"
         ),
     ] = None,
     judge_semeval_rows: Annotated[
@@ -192,10 +198,17 @@ def _calibrate(
     from app.scoring.calibration import MODES
     from app.scoring.evaluation import calibrate, semeval_train_size
 
-    if only == "judged":
+    if only in ("judged", "keyed_judged"):
         assert stored is not None
         return _calibrate_judged(
-            runtime, scorer, stored, bank, semeval, judge_semeval_rows, judge_bank_questions
+            runtime,
+            scorer,
+            stored,
+            bank,
+            semeval,
+            judge_semeval_rows,
+            judge_bank_questions,
+            keyed_only=only == "keyed_judged",
         )
     modes = [only] if only is not None else list(MODES)
     n = len(modes) * sum(len(q.sample_answers) for q in bank.questions.values())
@@ -227,6 +240,8 @@ def _calibrate_judged(
     semeval: Path | None,
     semeval_rows: int,
     bank_questions: int | None,
+    *,
+    keyed_only: bool = False,
 ) -> Calibration:
     """`base` with the judged modes and the contradiction threshold fitted (judge outputs cached)."""
     from app.judge.calibrate import calibrate_judged, judged_work
@@ -235,7 +250,7 @@ def _calibrate_judged(
     if judge is None:
         raise typer.BadParameter("the judged modes need a judge: MOCKINTERVIEW_JUDGE is off")
     scorer.calibration = base
-    total = judged_work(bank, semeval_rows if semeval else 0, bank_questions)
+    total = judged_work(bank, semeval_rows if semeval else 0, bank_questions, keyed_only=keyed_only)
     with _progress(total, "judging") as bar:
         task = bar.tasks[0].id
         return calibrate_judged(
@@ -246,4 +261,5 @@ def _calibrate_judged(
             semeval_rows=semeval_rows,
             bank_questions=bank_questions,
             progress=lambda k: bar.advance(task, k),
+            keyed_only=keyed_only,
         )

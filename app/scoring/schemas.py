@@ -122,6 +122,12 @@ class KeyPointScore(BaseModel):
         default="missing",
         description="covered; unclear: the closest span is related but not clearly the point; missing",
     )
+    judge_p: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="the correctness judge's probability that the answer states this point (judge on)",
+    )
 
 
 class MisconceptionHit(BaseModel):

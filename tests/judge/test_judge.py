@@ -16,7 +16,7 @@ from app.errors import ConfigurationError
 from app.judge.base import JudgeItem
 from app.judge.local import LocalJudge
 from app.judge.model import PackagedModel, assemble
-from app.judge.service import apply_verdict, judge_scores
+from app.judge.service import apply_verdict, judge_item, judge_scores, point_items
 from app.llm.base import TurnContext
 from app.llm.rubric import rubric_feedback
 from app.scoring.schemas import Rubric, ScoreResult
@@ -300,7 +300,11 @@ def test_a_confident_judge_never_lifts_a_guarded_or_rejected_answer(scorer: Scor
     lifted, checked = {}, 0
     for (rubric, text), s in zip(items, scores, strict=True):
         for p in (0.99, 0.001):
-            v = apply_verdict(scorer=scorer, rubric=rubric, answer=text, score=s, p=p, model="m", version="v")
+            # A judge just as sure that every key point was stated.
+            points = [p] * len(rubric.key_points)
+            v = apply_verdict(
+                scorer=scorer, rubric=rubric, answer=text, score=s, p=p, model="m", version="v", points=points
+            )
             grader = "Grader," in text
             if (s.value <= cap and v.value > cap) or (grader and v.value > s.value):
                 lifted[(rubric.question_id, grader, p)] = (s.value, v.value)
@@ -392,3 +396,26 @@ def test_asking_a_question_primes_the_judge(
     assert client.post(f"/v1/interviews/{started['id']}/answers", json=answer).status_code == 200
     _drain(judge)
     assert judge.prefixes["primed"] + judge.prefixes["reused"] >= primed + 2
+
+
+def test_key_point_questions_reuse_the_answer_and_give_what_a_fresh_evaluation_gives(
+    judge: LocalJudge, bank: Bank
+) -> None:
+    """After an answer's verdict, each key point's question evaluates only its own tokens (the rubric
+    and the answer are kept), and gets the same P(stated) as evaluating it from nothing."""
+    qid = "dying-relu-leaky-relu"
+    rubric = Rubric.from_question(bank.questions[qid])
+    answer = HELD_OUT[qid]["terse"]
+    asked = [judge_item(rubric, answer), *point_items(rubric, answer)]
+    assert [it.point for it in asked[1:]] == [k.text for k in rubric.key_points]
+    before = judge.prefixes["answers_reused"]
+    together = judge._p_correct(asked)
+    assert judge.prefixes["answers_reused"] - before == len(rubric.key_points) - 1  # all but the first
+    alone = []
+    for it in asked[1:]:
+        judge._llm.reset()
+        judge._states.clear()
+        alone.append(judge._p_correct([it])[0])
+    assert together[1:] == alone
+    # A verdict and a key point's question are different questions, cached apart.
+    assert len({judge._cache.key(judge.model_id, judge.prompt_version, it) for it in asked}) == len(asked)
