@@ -39,17 +39,17 @@ from app.interviews.schemas import (
 from app.interviews.service import (
     PendingTurn,
     TurnRequest,
-    _current,
-    _current_turn,
-    _question,
-    _turn_rubric,
+    asked_brief,
     attempts_of,
     check_turn,
     finish_turn,
     get_interview,
     open_turn,
+    question_in_bank,
     report,
     stored_response,
+    turn_awaited,
+    turn_rubric,
 )
 from app.judge.base import Judge
 from app.judge.service import judge_score
@@ -80,7 +80,7 @@ def model_answer(
     """The reference answer of a closed turn, each key point marked as the latest attempt covered it."""
     interview = get_interview(session=session, interview_id=interview_id, owner=owner)
     if turn > len(interview.turns):
-        current = _current_turn(interview)
+        current = turn_awaited(interview)
         raise TurnMismatch(
             f"turn: turn {turn} has not been answered yet; its model answer opens once it is answered, "
             f"skipped or marked I don't know ({_now_phrase(current)})",
@@ -88,7 +88,7 @@ def model_answer(
         )
     t = interview.turns[turn - 1]
     q, version = current_question(session=session, question_id=t.question_id, bank=bank)
-    _, rubric = _turn_rubric(q, version, t.follow_up_id)
+    _, rubric = turn_rubric(q, version, t.follow_up_id)
     latest = attempts_of(t)[-1]
     session.rollback()
     seen = {k.id: k for k in latest.score.key_points}
@@ -117,7 +117,7 @@ def _retriable(*, interview: Interview, turn: int, settings: Settings) -> Turn:
     """The turn a Try again may apply to: the most recently closed one, under the attempt cap."""
     if interview.ended_early:
         raise InterviewFinished(f"interview {interview.id!r} was ended; start a new one to practise more")
-    last, current = len(interview.turns), _current_turn(interview)
+    last, current = len(interview.turns), turn_awaited(interview)
     if last == 0:
         raise TurnMismatch(
             f"turn: nothing to try again yet; answer turn {current} first", current_turn=current
@@ -152,24 +152,16 @@ async def retry_turn(
     """Grade a new attempt at the most recently closed turn and keep it beside the earlier ones; the
     interview does not move. A retried request with the same Idempotency-Key gets its stored response."""
     interview = get_interview(session=session, interview_id=request.interview_id, owner=request.owner)
-    if request.idempotency_key is not None:
-        stored = stored_response(
-            session=session,
-            interview_id=interview.id,
-            key=request.idempotency_key,
-            turn=request.turn,
-            action="retry",
-        )
-        if stored is not None:
-            session.rollback()
-            return RetryOut.model_validate(stored)
+    replayed = _stored_retry(session=session, interview_id=interview.id, request=request)
+    if replayed is not None:
+        return replayed
     t = _retriable(interview=interview, turn=request.turn, settings=settings)
     if len(text) > settings.max_answer_chars:
         raise AnswerTooLarge(
             f"text: answer has {len(text)} characters; the limit is {settings.max_answer_chars}"
         )
     q, version = current_question(session=session, question_id=t.question_id, bank=bank)
-    follow_up, rubric = _turn_rubric(q, version, t.follow_up_id)
+    follow_up, rubric = turn_rubric(q, version, t.follow_up_id)
     earlier, asked_text, seen_version = attempts_of(t), t.asked_text, interview.version
     session.rollback()  # scoring and coaching take time: no transaction stays open meanwhile
 
@@ -216,7 +208,7 @@ async def retry_turn(
         first=_brief(attempts[0]),
         best=_brief(max(attempts, key=lambda a: (a.score.value, -a.attempt))),
         status=interview.status,
-        next_question=_current(bank, interview),
+        next_question=asked_brief(bank, interview),
         degraded=coaching.degraded,
         degraded_reason=coaching.degraded_reason,
     )
@@ -238,22 +230,31 @@ async def retry_turn(
     return out
 
 
+def _stored_retry(*, session: Session, interview_id: str, request: TurnRequest) -> RetryOut | None:
+    """The response stored for this retry's Idempotency-Key, if it was applied before."""
+    if request.idempotency_key is None:
+        return None
+    stored = stored_response(
+        session=session,
+        interview_id=interview_id,
+        key=request.idempotency_key,
+        turn=request.turn,
+        action="retry",
+    )
+    if stored is None:
+        return None
+    session.rollback()
+    return RetryOut.model_validate(stored)
+
+
 def _retry_lost(*, session: Session, request: TurnRequest) -> RetryOut:
     """Another request changed the interview while this attempt was graded: its response if it was
     this one's retry, else a 409 that says what changed."""
     interview = get_interview(session=session, interview_id=request.interview_id, owner=request.owner)
-    if request.idempotency_key is not None:
-        stored = stored_response(
-            session=session,
-            interview_id=interview.id,
-            key=request.idempotency_key,
-            turn=request.turn,
-            action="retry",
-        )
-        if stored is not None:
-            session.rollback()
-            return RetryOut.model_validate(stored)
-    current = _current_turn(interview)
+    replayed = _stored_retry(session=session, interview_id=interview.id, request=request)
+    if replayed is not None:
+        return replayed
+    current = turn_awaited(interview)
     session.rollback()
     raise TurnMismatch(
         f"the interview changed while this attempt was graded; {_now_phrase(current)}, send it again "
@@ -302,10 +303,10 @@ def close_turn(
     )
     if isinstance(interview, AnswerOut):
         return interview
-    qid = _question(bank, interview.question_ids[interview.position]).id
+    qid = question_in_bank(bank, interview.question_ids[interview.position]).id
     q, version = current_question(session=session, question_id=qid, bank=bank)
     is_follow_up = interview.current_follow_up_text is not None
-    follow_up, rubric = _turn_rubric(q, version, interview.current_follow_up_id)
+    follow_up, rubric = turn_rubric(q, version, interview.current_follow_up_id)
     ctx = TurnContext(
         interview_id=interview.id,
         question=q,

@@ -177,7 +177,7 @@ def get_interview(*, session: Session, interview_id: str, owner: str | None = No
     return interview
 
 
-def _question(bank: Bank, question_id: str) -> Question:
+def question_in_bank(bank: Bank, question_id: str) -> Question:
     q = bank.get(question_id)
     if q is None:  # the bank changed under a running interview
         raise InvalidInput(f"question {question_id!r} of this interview is no longer in the bank")
@@ -192,16 +192,16 @@ def _brief(
     )
 
 
-def _current_turn(interview: Interview) -> int | None:
+def turn_awaited(interview: Interview) -> int | None:
     """The number the next answer must carry; None once the interview is completed."""
     return None if interview.status == InterviewStatus.completed else len(interview.turns) + 1
 
 
-def _current(bank: Bank, interview: Interview) -> QuestionBrief | None:
-    turn = _current_turn(interview)
+def asked_brief(bank: Bank, interview: Interview) -> QuestionBrief | None:
+    turn = turn_awaited(interview)
     if turn is None:
         return None
-    q = _question(bank, interview.question_ids[interview.position])
+    q = question_in_bank(bank, interview.question_ids[interview.position])
     if interview.current_follow_up_text is not None:
         return _brief(q, interview.current_follow_up_id, interview.current_follow_up_text, turn=turn)
     return _brief(q, turn=turn)
@@ -248,7 +248,7 @@ def interview_out(*, bank: Bank, interview: Interview) -> InterviewOut:
         config=interview.config,
         question_ids=list(interview.question_ids),
         position=interview.position,
-        current_question=_current(bank, interview),
+        current_question=asked_brief(bank, interview),
         turns=[_turn_out(t) for t in interview.turns],
         created_at=interview.created_at,
         updated_at=interview.updated_at,
@@ -397,11 +397,11 @@ async def prepare_turn(
         raise AnswerTooLarge(
             f"text: answer has {len(text)} characters; the limit is {settings.max_answer_chars}"
         )
-    qid = _question(bank, interview.question_ids[interview.position]).id
+    qid = question_in_bank(bank, interview.question_ids[interview.position]).id
     # Grade with the published rubric version (issue 8): reviewers may have edited it since start.
     q, rubric_version = current_question(session=session, question_id=qid, bank=bank)
     is_follow_up = interview.current_follow_up_text is not None
-    follow_up, rubric = _turn_rubric(q, rubric_version, interview.current_follow_up_id)
+    follow_up, rubric = turn_rubric(q, rubric_version, interview.current_follow_up_id)
     asked_text = interview.current_follow_up_text if is_follow_up else q.text
     asked_follow_ups = [t.follow_up_asked_id for t in interview.turns if t.follow_up_asked_id]
     version, number = interview.version, len(interview.turns) + 1
@@ -455,9 +455,7 @@ def _chosen_follow_up(pending: PendingTurn, coaching: Coaching) -> tuple[str | N
     return None, None
 
 
-def _turn_rubric(
-    q: Question, version: int | None, follow_up_id: str | None
-) -> tuple[FollowUp | None, Rubric]:
+def turn_rubric(q: Question, version: int | None, follow_up_id: str | None) -> tuple[FollowUp | None, Rubric]:
     """The rubric the current turn is graded on: a bank follow-up's own, else the question's (a
     generated probe has no rubric of its own, and a follow-up the bank dropped falls back too)."""
     follow_up: FollowUp | None = None
@@ -475,9 +473,9 @@ def _prime_judge(judge: Judge | None, *, session: Session, bank: Bank, interview
     laptop), so the verdict waits only for the answer's part."""
     if judge is None or interview.status == InterviewStatus.completed:
         return
-    qid = _question(bank, interview.question_ids[interview.position]).id
+    qid = question_in_bank(bank, interview.question_ids[interview.position]).id
     q, version = current_question(session=session, question_id=qid, bank=bank)
-    _, rubric = _turn_rubric(q, version, interview.current_follow_up_id)
+    _, rubric = turn_rubric(q, version, interview.current_follow_up_id)
     judge.prime(judge_item(rubric, ""))
 
 
@@ -540,7 +538,7 @@ def finish_turn(
         score=score,
         feedback=feedback_text,
         follow_up=follow_up_text,
-        next_question=_current(bank, interview),
+        next_question=asked_brief(bank, interview),
         status=interview.status,
         turn=turn.number,
         degraded=coaching.degraded,
@@ -581,7 +579,7 @@ def _lost_race(*, session: Session, pending: PendingTurn) -> AnswerOut:
         if stored is not None:
             return stored
     interview = get_interview(session=session, interview_id=pending.interview_id)
-    current = _current_turn(interview)
+    current = turn_awaited(interview)
     session.rollback()
     if current == pending.number:  # still open: a Try again of the previous turn landed meanwhile
         raise TurnMismatch(
