@@ -115,7 +115,7 @@ _ERROR_TEXT = {
 
 
 # Interview actions that name a turn: the wrong one (or a completed interview) is a 409.
-_TURN_ACTIONS = ("/retries", "/skip", "/dont-know", "/end", "/model-answer")
+_TURN_ACTIONS = ("/retries", "/skip", "/dont-know", "/end", "/model-answer", "/resume")
 
 
 def _documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:

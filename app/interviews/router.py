@@ -75,6 +75,17 @@ def get_interview(interview_id: str, session: SessionDep, bank: BankDep, owner: 
     return service.interview_out(bank=bank, interview=interview)
 
 
+@router.post("/interviews/{interview_id}/resume")
+def resume_interview(
+    interview_id: str, session: SessionDep, bank: BankDep, owner: Owner, judge: JudgeDep
+) -> InterviewOut:
+    """Go on with an unfinished interview: its state, with the judge preparing for the question it
+    waits on (as starting or moving on does); 409 `interview_finished` once it is completed."""
+    return service.resume_interview(
+        session=session, bank=bank, interview_id=interview_id, owner=owner, judge=judge
+    )
+
+
 @router.get("/interviews/{interview_id}/report")
 def get_report(interview_id: str, session: SessionDep, bank: BankDep, owner: Owner) -> Report:
     return service.report(session=session, bank=bank, interview_id=interview_id, owner=owner)

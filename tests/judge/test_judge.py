@@ -384,7 +384,8 @@ def test_a_primed_question_is_judged_without_evaluating_its_rubric_again(
 def test_asking_a_question_primes_the_judge(
     app_factory: AppFactory, judge: LocalJudge, tmp_path: Path
 ) -> None:
-    """Starting an interview and moving to the next question each prime the judge for the answer."""
+    """Starting an interview, moving to the next question and resuming it each prime the judge for
+    the answer."""
     settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
     client = app_factory(settings, judge=judge)
     _drain(judge)
@@ -393,9 +394,24 @@ def test_asking_a_question_primes_the_judge(
     _drain(judge)
     assert judge.prefixes["primed"] + judge.prefixes["reused"] == primed + 1
     answer = {"text": "I am not sure, something about gradients.", "turn": started["question"]["turn"]}
-    assert client.post(f"/v1/interviews/{started['id']}/answers", json=answer).status_code == 200
+    moved = client.post(f"/v1/interviews/{started['id']}/answers", json=answer)
+    assert moved.status_code == 200
     _drain(judge)
     assert judge.prefixes["primed"] + judge.prefixes["reused"] >= primed + 2
+    # Coming back to it later (the page's Resume, the CLI's --resume) primes it again.
+    primed = judge.prefixes["primed"] + judge.prefixes["reused"]
+    resumed = client.post(f"/v1/interviews/{started['id']}/resume")
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["current_question"]["turn"] == moved.json()["next_question"]["turn"]
+    _drain(judge)
+    assert judge.prefixes["primed"] + judge.prefixes["reused"] == primed + 1
+    ended = client.post(
+        f"/v1/interviews/{started['id']}/end", json={"turn": resumed.json()["current_question"]["turn"]}
+    )
+    assert ended.status_code == 200, ended.text
+    finished = client.post(f"/v1/interviews/{started['id']}/resume")
+    assert finished.status_code == 409 and finished.json()["error"]["code"] == "interview_finished"
+    assert client.post("/v1/interviews/no-such-interview/resume").status_code == 404
 
 
 def test_key_point_questions_reuse_the_answer_and_give_what_a_fresh_evaluation_gives(

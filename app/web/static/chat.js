@@ -435,19 +435,19 @@ async function resumeInterview(id) {
   const error = $("setup-error");
   let data;
   try {
-    data = await (await api(`/v1/interviews/${encodeURIComponent(id)}`)).json();
+    // POST …/resume: the server also prepares its judge for the question waiting here
+    data = await (await api(`/v1/interviews/${encodeURIComponent(id)}/resume`, { method: "POST" })).json();
   } catch (err) {
-    error.textContent = `That interview could not be resumed: ${err.message}`;
-    error.hidden = false;
-    return;
-  }
-  if (data.status === "completed" || !data.current_question) {
-    rememberInterview({ id: data.id, status: "completed" });
-    error.replaceChildren(
-      "That interview is finished: ",
-      el("a", { href: `/interviews/${encodeURIComponent(data.id)}/report` }, "see its report"),
-      ".",
-    );
+    if (err.code === "interview_finished") {
+      rememberInterview({ id, status: "completed" });
+      error.replaceChildren(
+        "That interview is finished: ",
+        el("a", { href: `/interviews/${encodeURIComponent(id)}/report` }, "see its report"),
+        ".",
+      );
+    } else {
+      error.textContent = `That interview could not be resumed: ${err.message}`;
+    }
     error.hidden = false;
     return;
   }
