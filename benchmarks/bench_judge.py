@@ -4,7 +4,8 @@ Run: .venv/bin/python benchmarks/bench_judge.py [--questions 10] [--turns 10]
 Uses a fresh verdict cache (every verdict comes from the model). For each of `--questions` bank
 questions (a seeded pick) it judges the first sample answer (the cold call: the rubric prefix is
 evaluated too), then times each further sample answer alone, as a server request does (a warm
-prefix). Then it plays `--turns` typed turns through the API (TestClient, the real scorer and judge,
+prefix): the verdict and, where the calibration weighs them, one question per key point. Then it
+plays `--turns` typed turns through the API (TestClient, the real scorer and judge,
 SQLite in a temp folder) and times each POST of an answer: once sent the moment the question is
 asked, once after the judge has primed the question's prefix (as while a candidate types).
 Prints p50/p95/max.
@@ -27,7 +28,7 @@ from fastapi.testclient import TestClient
 from app.bank.loader import load_bank
 from app.config import Settings
 from app.judge.local import LocalJudge
-from app.judge.service import judge_item
+from app.judge.service import judge_item, point_items, wants_points
 from app.main import create_app
 from app.scoring.schemas import Rubric
 from app.scoring.scorer import Scorer
@@ -53,23 +54,32 @@ def main() -> None:
     t0 = time.perf_counter()
     judge.load()
     print(f"model load: {time.perf_counter() - t0:.1f} s, {judge.settings.judge_threads} threads")
+    scorer = build_scorer(base, bank)
     ids = sorted(bank.questions)
     random.Random(3).shuffle(ids)
-    cold, warm = [], []
+    cold: list[float] = []
+    warm: list[float] = []
+    asked: list[int] = []
     for qid in ids[: args.questions]:
         q = bank.questions[qid]
         rubric = Rubric.from_question(q)
         for i, sample in enumerate(q.sample_answers):
-            item = judge_item(rubric, Scorer.clean_text(sample.text))
+            text = Scorer.clean_text(sample.text)
+            # What a server request asks: the verdict, and each key point where the calibration
+            # weighs them.
+            items = [judge_item(rubric, text)]
+            if wants_points(scorer.calibration, rubric):
+                items += point_items(rubric, text)
+            asked.append(len(items))
             t0 = time.perf_counter()
-            judge.p_correct_many([item])
+            judge.p_correct_many(items)
             (cold if i == 0 else warm).append(time.perf_counter() - t0)
+    print(f"questions asked of the judge per answer: {statistics.mean(asked):.1f} (verdict + key points)")
     print("| judge call | n | p50 s | p95 s | max s |")
     print("|---|---|---|---|---|")
     print(_stats("cold prefix (first answer to a question)", cold))
     print(_stats("warm prefix (another answer to it)", warm))
 
-    scorer = build_scorer(base, bank)
     app_settings = base.model_copy(update={"database_url": f"sqlite:///{tmp / 'db.sqlite'}", "api_keys": []})
     with TestClient(create_app(app_settings, scorer=scorer, judge=judge)) as client:
         for typing in (False, True):
