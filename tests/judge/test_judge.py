@@ -16,7 +16,7 @@ from app.errors import ConfigurationError
 from app.judge.base import JudgeItem
 from app.judge.local import LocalJudge
 from app.judge.model import PackagedModel, assemble
-from app.judge.service import apply_verdict, judge_item, judge_scores, point_items
+from app.judge.service import apply_verdict, judge_item, judge_scores, point_items, wants_points
 from app.llm.base import TurnContext
 from app.llm.rubric import rubric_feedback
 from app.scoring.schemas import Rubric, ScoreResult
@@ -435,3 +435,20 @@ def test_key_point_questions_reuse_the_answer_and_give_what_a_fresh_evaluation_g
     assert together[1:] == alone
     # A verdict and a key point's question are different questions, cached apart.
     assert len({judge._cache.key(judge.model_id, judge.prompt_version, it) for it in asked}) == len(asked)
+
+
+def test_the_judge_asks_about_each_key_point_and_the_correct_answer_states_more(
+    held_out: dict[str, dict[str, ScoreResult]], scorer: Scorer, bank: Bank
+) -> None:
+    """The shipped calibration weighs the key-point questions, so every judged held-out answer carries
+    P(stated) per key point; a correct answer states more of its rubric than a vague partial one."""
+    assert all(wants_points(scorer.calibration, Rubric.from_question(bank.questions[q])) for q in held_out)
+    more = []
+    for qid, scores in held_out.items():
+        for s in scores.values():
+            assert s.judge is not None and "judge_points" in s.components, qid
+            assert all(k.judge_p is not None for k in s.key_points), qid
+        more.append(
+            scores["correct"].components["judge_points"] > scores["partial"].components["judge_points"]
+        )
+    assert sum(more) >= len(held_out) - 1, more
