@@ -26,7 +26,7 @@ from app.bank.models import Bank
 from app.config import Settings
 from app.db.base import utcnow
 from app.errors import AnswerTooLarge, Conflict, InterviewFinished, TurnMismatch
-from app.interviews.models import AnswerReceipt, Interview, InterviewStatus, Turn, TurnKind
+from app.interviews.models import Interview, InterviewStatus, Turn, TurnKind
 from app.interviews.schemas import (
     AnswerOut,
     AttemptBrief,
@@ -44,6 +44,7 @@ from app.interviews.service import (
     check_turn,
     finish_turn,
     get_interview,
+    keep_receipt,
     open_turn,
     question_in_bank,
     report,
@@ -212,16 +213,14 @@ async def retry_turn(
         degraded=coaching.degraded,
         degraded_reason=coaching.degraded_reason,
     )
-    if request.idempotency_key is not None:
-        session.add(
-            AnswerReceipt(
-                interview_id=interview.id,
-                key=request.idempotency_key,
-                turn=request.turn,
-                action="retry",
-                response=out.model_dump(mode="json"),
-            )
-        )
+    keep_receipt(
+        session,
+        interview_id=interview.id,
+        key=request.idempotency_key,
+        turn=request.turn,
+        action="retry",
+        response=out,
+    )
     try:
         session.commit()
     except (StaleDataError, IntegrityError):
@@ -368,16 +367,14 @@ def end_interview(*, session: Session, bank: Bank, request: TurnRequest) -> Repo
     try:
         session.flush()  # the version check; the report below reads the ended interview
         out = report(session=session, bank=bank, interview_id=interview.id, owner=request.owner)
-        if request.idempotency_key is not None:
-            session.add(
-                AnswerReceipt(
-                    interview_id=interview.id,
-                    key=request.idempotency_key,
-                    turn=request.turn,
-                    action="end",
-                    response=out.model_dump(mode="json"),
-                )
-            )
+        keep_receipt(
+            session,
+            interview_id=interview.id,
+            key=request.idempotency_key,
+            turn=request.turn,
+            action="end",
+            response=out,
+        )
         session.commit()
     except (StaleDataError, IntegrityError):
         session.rollback()

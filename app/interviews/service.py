@@ -15,6 +15,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -305,6 +306,23 @@ def stored_response(
     return receipt.response
 
 
+def keep_receipt(
+    session: Session, *, interview_id: str, key: str | None, turn: int, action: str, response: BaseModel
+) -> None:
+    """Store the response under the request's Idempotency-Key (nothing without one), in the same
+    commit as what it applied, so a retried request gets it back instead of a 409."""
+    if key is not None:
+        session.add(
+            AnswerReceipt(
+                interview_id=interview_id,
+                key=key,
+                turn=turn,
+                action=action,
+                response=response.model_dump(mode="json"),
+            )
+        )
+
+
 def _receipt(
     *, session: Session, interview_id: str, key: str, turn: int | None, action: str = TurnKind.answered
 ) -> AnswerOut | None:
@@ -546,16 +564,14 @@ def finish_turn(
         transcript=transcript,
         speech=speech,
     )
-    if pending.idempotency_key is not None:
-        session.add(
-            AnswerReceipt(
-                interview_id=interview.id,
-                key=pending.idempotency_key,
-                turn=pending.number,
-                action=pending.kind,
-                response=out.model_dump(mode="json"),
-            )
-        )
+    keep_receipt(
+        session,
+        interview_id=interview.id,
+        key=pending.idempotency_key,
+        turn=pending.number,
+        action=pending.kind,
+        response=out,
+    )
     try:
         session.commit()
     except (StaleDataError, IntegrityError):
