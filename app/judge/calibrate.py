@@ -24,7 +24,7 @@ import numpy as np
 
 from app.bank.models import Bank, Question, SampleAnswer, SampleLabel
 from app.judge.base import Judge, Progress
-from app.judge.service import judge_item, needs_judge, point_items, points_value
+from app.judge.service import needs_judge, points_value, verdicts
 from app.scoring.calibration import (
     JUDGED_MODES,
     JUDGED_SIGNALS,
@@ -90,14 +90,9 @@ def judged_rows(
     texts = {i: scorer.clean_text(items[i][1]) for i in todo}
     # Keyed rubrics: also one question per key point (asked right after the answer's verdict, so the
     # answer's evaluation is reused).
-    asked = {i: point_items(items[i][0], texts[i]) for i in todo} if not free_form else {}
-    flat = [it for i in todo for it in (judge_item(items[i][0], texts[i]), *asked.get(i, []))]
-    values = iter(judge.p_correct_many(flat, progress=progress))
-    p_of: dict[int, float] = {}
-    points_of: dict[int, float | None] = {}
-    for i in todo:
-        p_of[i] = next(values)
-        points_of[i] = points_value(items[i][0], [next(values) for _ in asked.get(i, [])])
+    found = verdicts(judge, [(items[i][0], texts[i], not free_form) for i in todo], progress=progress)
+    p_of = {i: p for i, (p, _) in zip(todo, found, strict=True)}
+    points_of = {i: points_value(items[i][0], points) for i, (_, points) in zip(todo, found, strict=True)}
     return [
         JudgedRow(
             group=g,

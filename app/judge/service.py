@@ -32,6 +32,7 @@ __all__ = [
     "point_items",
     "points_value",
     "sentences_of",
+    "verdicts",
     "wants_points",
 ]
 
@@ -56,6 +57,16 @@ def point_items(rubric: Rubric, answer: str) -> list[JudgeItem]:
     """One question per key point: does the answer state it? (in the rubric's order)"""
     item = judge_item(rubric, answer)
     return [dataclasses.replace(item, point=k.text) for k in rubric.key_points]
+
+
+def verdicts(
+    judge: Judge, asks: Sequence[tuple[Rubric, str, bool]], *, progress: Progress | None = None
+) -> list[tuple[float, list[float]]]:
+    """For each (rubric, answer, with key points): P(correct) and, when asked, P(stated) per key point,
+    all in one pass (each answer's key-point questions right after its verdict)."""
+    flat = [it for r, a, pts in asks for it in (judge_item(r, a), *(point_items(r, a) if pts else ()))]
+    values = iter(judge.p_correct_many(flat, progress=progress))
+    return [(next(values), [next(values) for _ in (r.key_points if pts else ())]) for r, _, pts in asks]
 
 
 def points_value(rubric: Rubric, points: Sequence[float]) -> float | None:
@@ -220,16 +231,10 @@ def judge_scores(
     in one pass (grouped by rubric), then the sentences of those below the threshold."""
     todo = [i for i, (_, _, s) in enumerate(items) if needs_judge(s)]
     texts = {i: scorer.clean_text(items[i][1]) for i in todo}
-    asked = {
-        i: point_items(items[i][0], texts[i]) for i in todo if wants_points(scorer.calibration, items[i][0])
-    }
-    flat = [it for i in todo for it in (judge_item(items[i][0], texts[i]), *asked.get(i, []))]
-    values_of = iter(judge.p_correct_many(flat, progress=progress))
-    p_of: dict[int, float] = {}
-    points_of: dict[int, list[float]] = {}
-    for i in todo:
-        p_of[i] = next(values_of)
-        points_of[i] = [next(values_of) for _ in asked.get(i, [])]
+    wanted = [(items[i][0], texts[i], wants_points(scorer.calibration, items[i][0])) for i in todo]
+    found = dict(zip(todo, verdicts(judge, wanted, progress=progress), strict=True))
+    p_of = {i: p for i, (p, _) in found.items()}
+    points_of = {i: points for i, (_, points) in found.items()}
     per_sentence: dict[int, list[tuple[str, float]]] = {}
     if sentences:
         thresholds = {i: scorer.calibration.threshold(Scorer.mode_name(items[i][0])) for i in todo}
