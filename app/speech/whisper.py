@@ -41,6 +41,10 @@ _FIX = (
     f"or point {_SETTING} at a CTranslate2 Whisper folder"
 )
 _LANGUAGE = "en"  # the bank and its rubrics are English
+# A lone closing timestamp makes faster-whisper skip the rest of its 30 s window; audio left after the
+# last segment is decoded again, at most this many times, when at least this long.
+_MAX_RESUMES = 8
+_RESUME_MIN_S = 2.0
 # A decoding loop: one short word or letter four or more times in a row ("N-T-T-T-T-T ..."); nobody
 # says that, so it is kept once. Longer repeated phrases are the corrector's (collapse_repeats).
 _LOOP = re.compile(r"\b(\w{1,12})(?:[-\s,]+\1\b){3,}", re.IGNORECASE)
@@ -125,15 +129,30 @@ class WhisperTranscriber(Transcriber):
 
     def transcribe_sync(self, audio: Audio, *, prompt: str | None = None) -> str:
         """Blocking transcription, for scripts and benchmarks."""
+        texts: list[str] = []
+        start = 0  # the first sample not yet transcribed
         try:
-            segments, _info = self._model.transcribe(
-                audio.samples,
-                language=_LANGUAGE,
-                beam_size=self.settings.whisper_beam_size,
-                initial_prompt=prompt or None,
-                vad_filter=self.settings.whisper_vad,
-            )
-            texts = [segment.text.strip() for segment in segments]  # the generator decodes as it goes
+            for _ in range(_MAX_RESUMES + 1):
+                samples = audio.samples[start:]
+                segments, _info = self._model.transcribe(
+                    samples,
+                    language=_LANGUAGE,
+                    beam_size=self.settings.whisper_beam_size,
+                    initial_prompt=prompt or None,
+                    vad_filter=self.settings.whisper_vad,
+                )
+                ends = []
+                for segment in segments:  # the generator decodes as it goes
+                    texts.append(segment.text.strip())
+                    ends.append(segment.end)
+                # Whisper sometimes closes a window with a lone timestamp mid-speech and faster-whisper
+                # then skips the rest of the window ("<|0.00|> ... <|14.00|>" and nothing for the
+                # 12 s of speech after it). What is left after the last segment is decoded again; VAD
+                # makes that nothing when it is silence.
+                done = int(round(max(ends, default=0.0) * audio.sample_rate))
+                if done <= 0 or len(samples) - done < _RESUME_MIN_S * audio.sample_rate:
+                    break
+                start += done
         except (RuntimeError, ValueError) as exc:
             raise ProviderUnavailable(f"Whisper failed to transcribe: {exc}") from exc
         return drop_loops(" ".join(t for t in texts if t))

@@ -16,18 +16,18 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 
-from app.bank.models import Bank
+from app.bank.models import Bank, SampleLabel
 from app.config import Settings
 from app.errors import ConfigurationError, ProviderUnavailable
 from app.speech.audio import Audio, decode_audio
 from app.speech.base import Transcriber
-from app.speech.evaluation import word_error_rate
+from app.speech.evaluation import spoken_form, word_error_rate
 from app.speech.moonshine import MoonshineTranscriber
 from app.speech.openai_stt import OpenAITranscriber
 from app.speech.registry import available_transcribers, create_transcriber
 from app.speech.service import question_prompt
 from app.speech.whisper import PACKAGED_SHA256, PACKAGED_SIZE, WhisperTranscriber
-from tests.speech.conftest import SENTENCE
+from tests.speech.conftest import SENTENCE, synthesise
 from tests.support import AppFactory, make_settings
 
 pytestmark = pytest.mark.speech
@@ -248,3 +248,21 @@ def test_transcribe_primes_an_answer_to_a_follow_up_with_its_own_words(
     r = client.post("/v1/transcribe", files=wav, data={"follow_up": asked})
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
     assert len(seen) == calls  # refused before any audio went to the transcriber
+
+
+def test_whisper_keeps_the_speech_after_a_lone_closing_timestamp(
+    whisper: Transcriber, bank: Bank, tmp_path: Path
+) -> None:
+    """espeak-ng reading this 26-second strong answer makes Whisper base close its first segment at
+    14 s with a lone timestamp; faster-whisper alone then skips the rest of the window, and the
+    transcript stopped at "goes backwards through" (WER 0.52). The rest is decoded again."""
+    q = bank.questions["pytorch-autograd"]
+    text = spoken_form(next(s.text for s in q.sample_answers if s.label is SampleLabel.strong))
+    wav = synthesise(text, tmp_path / "autograd.wav")
+    audio = decode_audio(
+        wav.read_bytes(), filename=wav.name, content_type="audio/wav", settings=make_settings()
+    )
+    heard = asyncio.run(whisper.transcribe(audio, prompt=question_prompt(q)))
+    assert "graph" in heard.lower().split("backwards through", 1)[-1], heard  # the second segment
+    assert "for inference" in heard.lower(), heard  # the last sentence
+    assert word_error_rate(text, heard) < 0.3, heard
