@@ -26,7 +26,14 @@ from app.packaged import copy_atomic, join_verified, package_data_file
 from app.speech.audio import Audio
 from app.speech.base import ModelWorker, Transcriber
 
-__all__ = ["PACKAGED_SHA256", "PACKAGED_SIZE", "WhisperTranscriber", "drop_loops", "model_dir"]
+__all__ = [
+    "PACKAGED_SHA256",
+    "PACKAGED_SIZE",
+    "WhisperTranscriber",
+    "drop_loops",
+    "model_dir",
+    "speech_clips",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +48,41 @@ _FIX = (
     f"or point {_SETTING} at a CTranslate2 Whisper folder"
 )
 _LANGUAGE = "en"  # the bank and its rubrics are English
-# A lone closing timestamp makes faster-whisper skip the rest of its 30 s window; audio left after the
-# last segment is decoded again, at most this many times, when at least this long.
+# A lone closing timestamp makes faster-whisper skip the rest of its window; audio left after the last
+# segment is decoded again, at most this many times in one answer, when at least this long.
 _MAX_RESUMES = 8
 _RESUME_MIN_S = 2.0
+_CLIP_S = 28.0  # speech decoded at once, at most: inside Whisper's 30 s window, with room to spare
 # A decoding loop: one short word or letter four or more times in a row ("N-T-T-T-T-T ..."); nobody
 # says that, so it is kept once. Longer repeated phrases are the corrector's (collapse_repeats).
 _LOOP = re.compile(r"\b(\w{1,12})(?:[-\s,]+\1\b){3,}", re.IGNORECASE)
+
+
+def speech_clips(audio: Audio, *, vad: bool = True) -> list[tuple[int, int]]:
+    """Where the speech is, as (start, end) sample ranges of at most `_CLIP_S` seconds that begin and
+    end at pauses, for Whisper's 30-second window.
+
+    Left to itself, faster-whisper cuts the speech (VAD-filtered) every 30 s wherever that falls:
+    mid-word, and a 31-second answer leaves a 1-second window that the decoder fills with invented
+    words, retrying at every temperature (a third of the answer's decoding time). Silero VAD (its
+    ONNX file ships inside faster-whisper) finds the speech, splitting a stretch longer than a clip
+    at its last short pause; stretches are joined into clips while they fit. Without VAD: fixed
+    `_CLIP_S` pieces."""
+    rate = audio.sample_rate
+    size = int(_CLIP_S * rate)
+    n = len(audio.samples)
+    if not vad:
+        return [(i, min(n, i + size)) for i in range(0, n, size)]
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    stretches = get_speech_timestamps(audio.samples, VadOptions(max_speech_duration_s=_CLIP_S), rate)
+    clips: list[tuple[int, int]] = []
+    for st in stretches:
+        if clips and st["end"] - clips[-1][0] <= size:
+            clips[-1] = (clips[-1][0], st["end"])
+        else:
+            clips.append((st["start"], st["end"]))
+    return clips
 
 
 def drop_loops(text: str) -> str:
@@ -128,31 +163,33 @@ class WhisperTranscriber(Transcriber):
         )
 
     def transcribe_sync(self, audio: Audio, *, prompt: str | None = None) -> str:
-        """Blocking transcription, for scripts and benchmarks."""
+        """Blocking transcription, for scripts and benchmarks: each clip of speech (`speech_clips`)
+        decoded on its own, primed with `prompt`."""
+        rate = audio.sample_rate
+        todo = list(speech_clips(audio, vad=self.settings.whisper_vad))
         texts: list[str] = []
-        start = 0  # the first sample not yet transcribed
         try:
-            for _ in range(_MAX_RESUMES + 1):
-                samples = audio.samples[start:]
+            for _ in range(len(todo) + _MAX_RESUMES):
+                if not todo:
+                    break
+                start, end = todo.pop(0)
                 segments, _info = self._model.transcribe(
-                    samples,
+                    audio.samples[start:end],
                     language=_LANGUAGE,
                     beam_size=self.settings.whisper_beam_size,
                     initial_prompt=prompt or None,
-                    vad_filter=self.settings.whisper_vad,
+                    vad_filter=False,  # the clips are speech already
                 )
-                ends = []
+                last = 0.0
                 for segment in segments:  # the generator decodes as it goes
                     texts.append(segment.text.strip())
-                    ends.append(segment.end)
-                # Whisper sometimes closes a window with a lone timestamp mid-speech and faster-whisper
-                # then skips the rest of the window ("<|0.00|> ... <|14.00|>" and nothing for the
-                # 12 s of speech after it). What is left after the last segment is decoded again; VAD
-                # makes that nothing when it is silence.
-                done = int(round(max(ends, default=0.0) * audio.sample_rate))
-                if done <= 0 or len(samples) - done < _RESUME_MIN_S * audio.sample_rate:
-                    break
-                start += done
+                    last = max(last, segment.end)
+                # Whisper sometimes closes a window with a lone timestamp mid-speech, and faster-whisper
+                # then skips the rest of it ("<|0.00|> ... <|14.00|>" and nothing for the 12 s of
+                # speech after it): what is left of the clip is decoded again.
+                done = start + int(round(last * rate))
+                if last > 0 and end - done >= _RESUME_MIN_S * rate:
+                    todo.insert(0, (done, end))
         except (RuntimeError, ValueError) as exc:
             raise ProviderUnavailable(f"Whisper failed to transcribe: {exc}") from exc
         return drop_loops(" ".join(t for t in texts if t))

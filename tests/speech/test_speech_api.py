@@ -7,12 +7,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from app.bank.models import Bank
 from app.config import Settings
+from app.speech.audio import decode_audio
 from app.speech.evaluation import normalize_words, spoken_form, word_error_rate
+from app.speech.whisper import speech_clips
 from tests.speech.conftest import encode, synthesise
 from tests.support import AppFactory, make_settings
 
@@ -148,6 +151,35 @@ def test_a_three_minute_answer_transcribes(
     assert len(normalize_words(heard)) >= 0.85 * len(normalize_words(said)), heard
     assert word_error_rate(said, heard) <= 0.3, heard
     assert list(audio_dir.iterdir()) == []
+
+
+def test_long_speech_is_cut_into_clips_at_pauses(long_answer: tuple[str, Path]) -> None:
+    """Whisper decodes at most 30 s at once; the speech is cut where the speaker pauses, never
+    mid-word, into clips that fit, and the cuts drop no speech."""
+    _, wav = long_answer
+    audio = decode_audio(
+        wav.read_bytes(), filename=wav.name, content_type="audio/wav", settings=make_settings()
+    )
+    rate = audio.sample_rate
+    clips = speech_clips(audio)
+    assert len(clips) >= 7  # 3 minutes
+    assert all(0 <= a < b <= len(audio.samples) and (b - a) / rate <= 28.0 for a, b in clips)
+    assert all(b <= c for (_, b), (c, _) in zip(clips, clips[1:], strict=False)), "clips overlap"
+    frame = int(0.02 * rate)
+    level = np.sqrt(
+        np.mean(audio.samples[: len(audio.samples) // frame * frame].reshape(-1, frame) ** 2, axis=1)
+    )
+    loud = level > 0.1 * float(np.percentile(level, 90))
+    inside = np.zeros(len(level), dtype=bool)
+    for a, b in clips:
+        inside[a // frame : b // frame + 1] = True
+    assert (loud & ~inside).sum() <= 0.01 * loud.sum(), "speech left out of every clip"
+    for _, b in clips[:-1]:  # every cut sits in a quiet stretch, not in a word
+        assert not loud[max(0, b // frame - 2) : b // frame + 1].any(), b / rate
+    # Without VAD: fixed pieces that tile the audio.
+    pieces = speech_clips(audio, vad=False)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(audio.samples)
+    assert all(b == c for (_, b), (c, _) in zip(pieces, pieces[1:], strict=False))
 
 
 def test_past_the_duration_limit_is_422(
