@@ -7,10 +7,12 @@ whisper and moonshine) on the same recordings. Per provider:
 - wer_plain / wer_plain_corrected: the decoder not primed, before and after topic-aware correction;
 - wer_raw / wer_final: primed with the question and its key-point terms (what the service does when
   stt_prime is on and the provider can be primed), before and after correction. `final` is the text
-  the service scores; the score gap compares it with the typed answer.
+  the service scores; the score gap compares it with the typed answer. The embedding score by
+  default; with --judge, the score as the service gives it (the bank's other questions as
+  neighbours, the correctness judge's verdict and key-point questions in it).
 
     .venv/bin/python benchmarks/bench_stt.py --questions 24 --read strong [--stt whisper,moonshine]
-        [--no-score] [--json out.json]
+        [--no-score] [--judge] [--json out.json]
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.bank.loader import load_bank  # noqa: E402
 from app.bank.models import Bank, Kind, Question, SampleLabel  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.scoring.schemas import Rubric, ScoreResult  # noqa: E402
 from app.speech.audio import Audio, decode_audio  # noqa: E402
 from app.speech.base import Transcriber
 from app.speech.correction import Glossary  # noqa: E402
@@ -70,6 +73,7 @@ class Row:
     wer_plain_corrected: float
     wer_raw: float
     wer_final: float
+    final: str = ""
     score_typed: float | None = None
     score_spoken: float | None = None
     spoken_flags: list[str] | None = None
@@ -90,7 +94,11 @@ def answer_text(q: Question, source: str) -> str:
 
 
 def run(
-    n: int, score: bool, source: str = "reference", providers: tuple[str, ...] = ("whisper",)
+    n: int,
+    score: bool,
+    source: str = "reference",
+    providers: tuple[str, ...] = ("whisper",),
+    judged: bool = False,
 ) -> list[Row]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     bank = load_bank(settings.bank_dir)
@@ -98,10 +106,25 @@ def run(
     transcribers = [create_transcriber(settings.model_copy(update={"stt": p})) for p in providers]
     scorer = None
     if score:
-        from app.scoring.schemas import Rubric
         from app.scoring.service import build_scorer
 
-        scorer = build_scorer(settings)
+        scorer = build_scorer(settings, bank if judged else None)
+    judge = None
+    if judged:
+        from app.judge.registry import create_judge
+        from app.judge.service import judge_scores
+
+        judge = create_judge(settings)
+        if judge is None:
+            raise SystemExit("--judge needs MOCKINTERVIEW_JUDGE other than off")
+
+    def grade(rubric: Rubric, text: str) -> ScoreResult:
+        assert scorer is not None
+        result = scorer.score_many([(rubric, text)])[0]
+        if judge is not None:
+            result = judge_scores(judge=judge, scorer=scorer, items=[(rubric, text, result)])[0]
+        return result
+
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-stt-") as tmp:
         for q in pick_questions(bank, n):
@@ -115,7 +138,7 @@ def run(
             typed = None
             if scorer is not None:
                 rubric = Rubric.from_question(q)
-                typed = scorer.score_many([(rubric, text)])[0]
+                typed = grade(rubric, text)
             for transcriber in transcribers:
                 prompt = question_prompt(q) if transcriber.primable else None
                 raw, seconds = asyncio.run(_transcribe(transcriber, audio, prompt))
@@ -130,9 +153,10 @@ def run(
                     wer_plain_corrected=round(word_error_rate(spoken, corrector.correct(plain)[0]), 4),
                     wer_raw=round(word_error_rate(spoken, raw), 4),
                     wer_final=round(word_error_rate(spoken, final), 4),
+                    final=final,
                 )
                 if scorer is not None and typed is not None:
-                    heard = scorer.score_many([(rubric, final)])[0]
+                    heard = grade(rubric, final)
                     row.score_typed, row.score_spoken = typed.value, heard.value
                     row.spoken_flags = heard.flags
                 rows.append(row)
@@ -183,13 +207,18 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=24)
     parser.add_argument("--stt", default="whisper,moonshine", help="providers, comma-separated")
     parser.add_argument("--no-score", action="store_true", help="skip the spoken-vs-typed score gap")
+    parser.add_argument(
+        "--judge", action="store_true", help="score as the service does: neighbours and the judge"
+    )
     parser.add_argument("--json", type=Path, help="also write rows and summary here")
     parser.add_argument(
         "--read", choices=["reference", "strong"], default="reference", help="which answer is read aloud"
     )
     args = parser.parse_args()
     providers = tuple(p.strip() for p in args.stt.split(",") if p.strip())
-    rows = run(args.questions, score=not args.no_score, source=args.read, providers=providers)
+    rows = run(
+        args.questions, score=not args.no_score, source=args.read, providers=providers, judged=args.judge
+    )
     result = summary(rows)
     print(json.dumps(result, indent=2))
     if args.json:

@@ -8,7 +8,8 @@ MOCKINTERVIEW_WHISPER_MODEL_DIR points at any other CTranslate2 Whisper folder i
 
 Decoding can be primed with the question being answered (`prompt`): Whisper then spells the
 question's technical words as the bank does. Silero VAD, whose ONNX file ships inside the
-faster-whisper wheel, drops silences, so a long answer is decoded as its speech only.
+faster-whisper wheel, finds the speech; it is decoded in clips of at most 28 s cut at pauses
+(`speech_clips`), so a long answer is decoded as its speech only and no word is cut in two.
 """
 
 from __future__ import annotations
