@@ -169,10 +169,9 @@ class WhisperTranscriber(Transcriber):
         rate = audio.sample_rate
         todo = list(speech_clips(audio, vad=self.settings.whisper_vad))
         texts: list[str] = []
+        resumes = 0
         try:
-            for _ in range(len(todo) + _MAX_RESUMES):
-                if not todo:
-                    break
+            while todo:
                 start, end = todo.pop(0)
                 segments, _info = self._model.transcribe(
                     audio.samples[start:end],
@@ -189,7 +188,8 @@ class WhisperTranscriber(Transcriber):
                 # then skips the rest of it ("<|0.00|> ... <|14.00|>" and nothing for the 12 s of
                 # speech after it): what is left of the clip is decoded again.
                 done = start + int(round(last * rate))
-                if last > 0 and end - done >= _RESUME_MIN_S * rate:
+                if last > 0 and end - done >= _RESUME_MIN_S * rate and resumes < _MAX_RESUMES:
+                    resumes += 1
                     todo.insert(0, (done, end))
         except (RuntimeError, ValueError) as exc:
             raise ProviderUnavailable(f"Whisper failed to transcribe: {exc}") from exc
