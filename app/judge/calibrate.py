@@ -48,6 +48,7 @@ __all__ = [
     "judged_work",
 ]
 
+
 THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.02, 0.62, 0.02))
 FREE_FORM_FLAG_RATES = (0.01, 0.02, 0.03, 0.05)
 
@@ -64,6 +65,7 @@ class JudgedRow:
     wrong: bool  # a wrong sample, or SemEval "contradictory"/"incorrect"
     label: str = ""
     points: float | None = None  # the key points' weighted P(stated) (keyed rubrics only)
+    other_question_checked: bool = False  # the other-question guard looked at the answer
 
     def features(self) -> dict[str, float]:
         out = {**self.score.components, "judge": self.p if self.p is not None else 0.0}
@@ -103,6 +105,7 @@ def judged_rows(
             wrong=wrong,
             label=label,
             points=points_of.get(i),
+            other_question_checked=scorer.checks_other_questions(items[i][0]),
         )
         for i, (s, (g, t, right, wrong, label)) in enumerate(zip(scores, meta, strict=True))
     ]
@@ -228,8 +231,11 @@ def choose_threshold(rows: Sequence[JudgedRow], *, max_flagged_right: float) -> 
 
 
 def _finish(scorer: Scorer, row: JudgedRow, value: float, threshold: float) -> float:
-    """The judged value after the guards' caps and the contradiction cap, as `apply_verdict` gives it."""
+    """The judged value after the guards' caps and the contradiction cap, as `apply_verdict` gives it
+    (a low answer the other-question guard could not look at is held at that guard's cap)."""
     flags = list(row.score.flags)
+    if row.score.value <= scorer.params.other_question_cap and not row.other_question_checked:
+        value = min(value, scorer.params.other_question_cap)
     if row.p is not None and row.p < threshold:
         flags.append("contradicts_reference")
         value = min(value, row.score.value)

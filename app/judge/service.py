@@ -120,8 +120,9 @@ def apply_verdict(
     flags = list(score.flags)
     blended = judged_value(calibration, rubric, score, p, points)
     value = score.value if blended is None else scorer.capped(blended, flags)
-    if score.value <= scorer.params.other_question_cap:
-        # So low that the other-question guard never looked at it: the judge may not lift it past.
+    if score.value <= scorer.params.other_question_cap and not scorer.checks_other_questions(rubric):
+        # The other-question guard could not look at it (no bank question): the judge may not lift
+        # a low answer past that guard's cap. Where it looked and passed the answer, it may.
         value = min(value, scorer.params.other_question_cap)
     if "injection" in flags or addresses_grader(answer):
         value = min(value, score.value)  # talk aimed at the grader never gains from the judge

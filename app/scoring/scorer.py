@@ -162,6 +162,11 @@ class Scorer:
     def has_neighbours(self) -> bool:
         return bool(self._neighbours)
 
+    def checks_other_questions(self, rubric: Rubric) -> bool:
+        """Whether the other-question guard looks at answers to this rubric (a bank question, with
+        the bank's other questions known)."""
+        return self._neighbour_vecs is not None and rubric.question_id is not None
+
     def set_neighbours(self, rubrics: Sequence[Rubric]) -> None:
         """The bank's rubrics: an answer to a bank question that fits another of them far better
         answers that other question, and is capped (flag `other_question`)."""
@@ -515,7 +520,10 @@ class Scorer:
         if relevance < params.relevance_gate:
             flags.append("off_topic")
         value = self.capped(value, flags)
-        if neighbours and value > params.other_question_cap:
+        # Asked even of an answer that scores low here: the correctness judge may lift an answer
+        # the guard passed, so the guard must have looked at every answer another guard does not
+        # already hold at or under its cap.
+        if neighbours and params.cap_for(flags) > params.other_question_cap:
             other = self._other_question(p, a_vec, r_vecs, raw + params.other_question_margin)
             if other is not None:
                 flags.append("other_question")
