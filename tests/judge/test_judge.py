@@ -78,6 +78,10 @@ def test_correct_beats_partial_beats_wrong(held_out: dict[str, dict[str, ScoreRe
     values = {q: tuple(s[k].value for k in ("correct", "partial", "wrong")) for q, s in held_out.items()}
     ordered = [q for q, (c, p, w) in values.items() if c > p > w]
     assert len(ordered) >= 5, f"correct > partial > wrong on {len(ordered)} of {len(values)}: {values}"
+    # The vague partial answers score at most 2.88 on the embedding alone (four of six at most 1.66);
+    # the other-question guard passes them, so the judge's verdict lifts them past its cap of 2.
+    lifted = [q for q, (_, p, _) in values.items() if p > 2.0]
+    assert len(lifted) >= 5, f"partial answers above 2 on {len(lifted)} of {len(values)}: {values}"
     assert all(s["correct"].value >= 7 for s in held_out.values()), values
 
 
@@ -314,6 +318,34 @@ def test_a_confident_judge_never_lifts_a_guarded_or_rejected_answer(scorer: Scor
                 assert v.value <= min(s.value, scorer.params.contradiction_cap), (s.value, v)
     assert not lifted, lifted
     assert checked == 2 * len(ids)
+
+
+def test_the_judge_may_lift_a_low_answer_the_other_question_guard_passed(scorer: Scorer, bank: Bank) -> None:
+    """A vague but right answer scores under the other-question cap on the embedding alone. The guard
+    looks at it (it answers no other question), so a confident judge lifts it; against the same
+    question as a free-form rubric, where the guard cannot look, it stays at the cap."""
+    cap = scorer.params.other_question_cap
+    for qid in ("gan-basics", "lstm-gates"):
+        q = bank.questions[qid]
+        keyed = Rubric.from_question(q)
+        free = Rubric(question=q.text, reference_answers=(q.reference_answer,))
+        answer = HELD_OUT[qid]["partial"]
+        for rubric, may_lift in ((keyed, True), (free, False)):
+            score = scorer.score(rubric, answer)
+            assert score.value <= cap and "other_question" not in score.flags, (qid, score.value, score.flags)
+            assert scorer.checks_other_questions(rubric) is may_lift
+            points = [0.9] * len(rubric.key_points)
+            v = apply_verdict(
+                scorer=scorer,
+                rubric=rubric,
+                answer=answer,
+                score=score,
+                p=0.9,
+                model="m",
+                version="v",
+                points=points,
+            )
+            assert (v.value > cap) is may_lift, (qid, may_lift, score.value, v.value)
 
 
 def test_eval_reports_judged_agreement_beside_the_embedding(
