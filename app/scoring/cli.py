@@ -164,9 +164,9 @@ def calibrate_command(
             raise typer.BadParameter(f"--only keeps the other mode of {settings.calibration_path}: missing")
         stored = Calibration.load(settings.calibration_path)
     with Runtime(settings) as runtime:
+        bank = runtime.load_bank()  # first: the scorer checks answers against the other questions
         with err.status("loading the embedding model"):
             scorer = runtime.build_scorer(handed_in(ctx.obj))
-        bank = runtime.load_bank()
         cal = _calibrate(
             runtime,
             scorer,
