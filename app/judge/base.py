@@ -10,6 +10,7 @@ thread, the bounded queue and the timeout, and turns every failure into `JudgeUn
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import logging
@@ -17,7 +18,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from app.config import Settings
 from app.errors import ProviderUnavailable
 from app.scoring.schemas import Rubric, ScoreResult
 
-__all__ = ["Judge", "JudgeItem", "JudgeUnavailable", "VerdictCache"]
+__all__ = ["Judge", "JudgeItem", "JudgeUnavailable", "VerdictCache", "read_verdicts"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,14 @@ class JudgeItem:
     @property
     def prefix_key(self) -> tuple[str, str, tuple[str, ...]]:
         return (self.question, self.reference_answer, self.key_points)
+
+
+def read_verdicts(path: Path) -> dict[str, float]:
+    """The verdicts of a file `VerdictCache.export` wrote (none when it does not exist)."""
+    if not path.is_file():
+        return {}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return {str(row["key"]): float(row["p"]) for row in map(json.loads, f)}
 
 
 class VerdictCache:
@@ -102,6 +111,32 @@ class VerdictCache:
             self._db.executemany("INSERT OR REPLACE INTO verdicts (key, p) VALUES (?, ?)", pairs)
             self._db.commit()
 
+    def seed(self, path: Path) -> int:
+        """Add the verdicts of a file `export` wrote (those already held are kept); how many were
+        new. A fresh checkout refits the calibration from the shipped file instead of asking the
+        model again (judging the bank takes one to two hours on two cores)."""
+        if self._db is None:
+            return 0
+        pairs = list(read_verdicts(path).items())
+        with self._lock:
+            before = self._db.total_changes
+            self._db.executemany("INSERT OR IGNORE INTO verdicts (key, p) VALUES (?, ?)", pairs)
+            self._db.commit()
+            return self._db.total_changes - before
+
+    def export(self, path: Path, keys: Iterable[str]) -> int:
+        """Write these keys' verdicts (sorted, gzipped JSON lines, no timestamp: the same verdicts
+        give the same bytes), written atomically; how many. Only the keys named: the cache also
+        holds the answers people typed."""
+        found = self.get_many(sorted(set(keys)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+            for key in sorted(found):
+                gz.write((json.dumps({"key": key, "p": found[key]}) + "\n").encode())
+        tmp.replace(path)
+        return len(found)
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
@@ -130,6 +165,9 @@ class Judge(ABC):
         self._pending_lock = threading.Lock()
         self._cache = VerdictCache(settings.cache_dir / "judge" / "verdicts.sqlite")
         self.stats = _Stats()
+        # When a set, the cache key of every verdict `p_correct_many` gives is added to it (what a
+        # calibration was fitted on, to export beside it).
+        self.recorded: set[str] | None = None
 
     # -- what a subclass provides -------------------------------------------------------------
     @property
@@ -196,6 +234,14 @@ class Judge(ABC):
             **({"last_error": self.stats.last_error} if self.stats.last_error else {}),
         }
 
+    def seed_cache(self, path: Path) -> int:
+        """Add the verdicts of an exported file to the cache; how many were new."""
+        return self._cache.seed(path)
+
+    def export_cache(self, path: Path, keys: Iterable[str]) -> int:
+        """Write the cached verdicts of these keys to `path` (see `VerdictCache.export`)."""
+        return self._cache.export(path, keys)
+
     def close(self) -> None:
         """Stop taking work and wait for the answer in hand (a model must not close under it)."""
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -206,6 +252,8 @@ class Judge(ABC):
         """Synchronous, for evaluation and calibration: cached items cost nothing, the rest are
         judged grouped by rubric so each rubric's prefix is evaluated once."""
         keys = [VerdictCache.key(self.model_id, self.prompt_version, it) for it in items]
+        if self.recorded is not None:
+            self.recorded.update(keys)
         found = self._cache.get_many(keys)
         if progress and found:
             progress(sum(k in found for k in keys))

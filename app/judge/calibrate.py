@@ -46,7 +46,13 @@ __all__ = [
     "choose_threshold",
     "judged_rows",
     "judged_work",
+    "verdicts_path",
 ]
+
+
+def verdicts_path(calibration_path: Path) -> Path:
+    """Where the verdicts a calibration was fitted on are kept: beside it (gzipped JSON lines)."""
+    return calibration_path.with_name("verdicts.jsonl.gz")
 
 
 THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.02, 0.62, 0.02))

@@ -177,6 +177,7 @@ def calibrate_command(
             semeval_rows,
             judge_semeval_rows,
             judge_bank_questions,
+            target,
         )
     cal.save(target)
     err.print(f"calibration {cal.name} written to {target}")
@@ -193,6 +194,7 @@ def _calibrate(
     semeval_rows: int | None,
     judge_semeval_rows: int,
     judge_bank_questions: int | None,
+    target: Path,
 ) -> Calibration:
     """The new calibration: the modes asked for refitted, the others kept from `stored`."""
     from app.scoring.calibration import MODES
@@ -208,6 +210,7 @@ def _calibrate(
             semeval,
             judge_semeval_rows,
             judge_bank_questions,
+            target,
             keyed_only=only == "keyed_judged",
         )
     modes = [only] if only is not None else list(MODES)
@@ -228,7 +231,9 @@ def _calibrate(
     if stored is not None:
         cal = stored.refit(cal, modes)
     if only is None and runtime.settings.judge.strip().lower() != "off":
-        cal = _calibrate_judged(runtime, scorer, cal, bank, semeval, judge_semeval_rows, judge_bank_questions)
+        cal = _calibrate_judged(
+            runtime, scorer, cal, bank, semeval, judge_semeval_rows, judge_bank_questions, target
+        )
     return cal
 
 
@@ -240,20 +245,28 @@ def _calibrate_judged(
     semeval: Path | None,
     semeval_rows: int,
     bank_questions: int | None,
+    target: Path,
     *,
     keyed_only: bool = False,
 ) -> Calibration:
-    """`base` with the judged modes and the contradiction threshold fitted (judge outputs cached)."""
-    from app.judge.calibrate import calibrate_judged, judged_work
+    """`base` with the judged modes and the contradiction threshold fitted (judge outputs cached).
+    The verdicts shipped beside the stored calibration seed the cache first; the ones this fit used
+    are written beside `target`, so a fresh checkout refits without asking the model again."""
+    from app.judge.base import read_verdicts
+    from app.judge.calibrate import calibrate_judged, judged_work, verdicts_path
 
     judge = runtime.build_judge()
     if judge is None:
         raise typer.BadParameter("the judged modes need a judge: MOCKINTERVIEW_JUDGE is off")
+    seeded = judge.seed_cache(verdicts_path(runtime.settings.calibration_path))
+    if seeded:
+        err.print(f"{seeded} verdicts from {verdicts_path(runtime.settings.calibration_path)}")
     scorer.calibration = base
+    judge.recorded = set()
     total = judged_work(bank, semeval_rows if semeval else 0, bank_questions, keyed_only=keyed_only)
     with _progress(total, "judging") as bar:
         task = bar.tasks[0].id
-        return calibrate_judged(
+        cal = calibrate_judged(
             scorer,
             judge,
             bank,
@@ -263,3 +276,11 @@ def _calibrate_judged(
             progress=lambda k: bar.advance(task, k),
             keyed_only=keyed_only,
         )
+    # A keyed-only refit keeps the free-form blend: keep the verdicts it was fitted on too.
+    keys = set(judge.recorded)
+    shipped = verdicts_path(target)
+    if keyed_only and shipped.is_file():
+        keys |= set(read_verdicts(shipped))
+    written = judge.export_cache(shipped, keys)
+    err.print(f"{written} verdicts written to {shipped}")
+    return cal

@@ -13,7 +13,7 @@ from support import AppFactory, make_settings
 
 from app.bank.models import Bank
 from app.errors import ConfigurationError
-from app.judge.base import JudgeItem
+from app.judge.base import JudgeItem, VerdictCache, read_verdicts
 from app.judge.local import LocalJudge
 from app.judge.model import PackagedModel, assemble
 from app.judge.service import apply_verdict, judge_item, judge_scores, point_items, wants_points
@@ -143,6 +143,40 @@ def test_verdicts_are_deterministic_and_cached(judge: LocalJudge, tmp_path: Path
     assert judge.stats.judged == before + 1, "one model call for two identical items"
     cached = judge.p_correct_many([item])
     assert cached == again[:1] and judge.stats.judged == before + 1
+
+
+def test_exported_verdicts_seed_a_fresh_cache_and_need_no_model(judge: LocalJudge, tmp_path: Path) -> None:
+    """What `calibrate` ships beside the calibration: only the verdicts it asked for, byte-stable,
+    and a fresh checkout's judge answers them from the seeded cache without loading its model."""
+    item = JudgeItem(
+        question="What does ReLU output?",
+        reference_answer="max(0, x): the input when positive, zero otherwise.",
+        answer="Zero for negative inputs and the input itself otherwise.",
+    )
+    judge.p_correct_many([JudgeItem(question="What is a GAN?", reference_answer="Two networks.", answer="y")])
+    judge.recorded = set()
+    try:
+        [p] = judge.p_correct_many([item])
+        recorded = set(judge.recorded)
+    finally:
+        judge.recorded = None
+    assert len(recorded) == 1
+    shipped = tmp_path / "verdicts.jsonl.gz"
+    assert judge.export_cache(shipped, recorded) == 1, "only the recorded verdicts, not the whole cache"
+    first = shipped.read_bytes()
+    judge.export_cache(shipped, recorded)
+    assert shipped.read_bytes() == first, "the same verdicts give the same bytes"
+    assert read_verdicts(shipped) == {next(iter(recorded)): p}
+
+    fresh = LocalJudge(judge.settings.model_copy(update={"cache_dir": tmp_path / "fresh"}))
+    try:
+        assert fresh.seed_cache(shipped) == 1 and fresh.seed_cache(shipped) == 0
+        assert fresh.p_correct_many([item]) == [p]
+        assert fresh.stats.judged == 0 and fresh.stats.cached == 1
+        assert fresh.state() == "loading", "the model was never needed"
+    finally:
+        fresh.close()
+    assert VerdictCache(None).seed(shipped) == 0 and read_verdicts(tmp_path / "absent.gz") == {}
 
 
 # -- the packaged model's assembly ----------------------------------------------------------------
