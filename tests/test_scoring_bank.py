@@ -11,7 +11,7 @@ import pytest
 
 from app.bank.models import Bank, Question, SampleLabel
 from app.judge.local import LocalJudge
-from app.judge.service import judge_scores
+from app.judge.service import judge_scores, needs_judge
 from app.scoring.schemas import Rubric, ScoreResult
 from app.scoring.scorer import Scorer
 
@@ -105,20 +105,26 @@ JUDGED_ATTACKS = ("another question's reference answer", "off-topic paragraph", 
 def test_attacks_stay_low_with_the_judge_on(
     scorer: Scorer, judge: LocalJudge, bank: Bank, bank_scores: dict[str, dict[str, ScoreResult]]
 ) -> None:
-    """The judge is asked about every attack the guards did not already hold down (mostly another
-    question's reference answer) and may not lift any of them. Every fifth question (by id): the
-    whole bank asks the judge about 80 times, which took 23 minutes of a 2-core CI run; the
-    guards that hold the rest are pure and tested for every case in tests/judge."""
+    """Every bank question. The guards hold almost every attack before the judge is asked: another
+    question's reference answer is caught by the other-question guard however low it scores here
+    (it looks at every answer no other guard holds), so the judge is asked only about the few that
+    pass every guard (the off-topic paragraph on five questions), and may not lift them. Until the
+    guard looked at low answers too, it was asked about 80 attacks over the bank (23 minutes of a
+    2-core CI run), every fifth question was checked, and a blanket cap at 2 held them."""
     items = []
-    for qid in sorted(bank.questions)[::5]:
+    for qid in sorted(bank.questions):
         q = bank.questions[qid]
         rubric = Rubric.from_question(q)
         texts = {**_attacks(bank, q), "keyword list": _keyword_list(q)}
         for name in (*JUDGED_ATTACKS, "keyword list", "prompt injection"):
             items.append((q.id, name, rubric, texts[name], bank_scores[q.id][name]))
+    passed = {
+        f"{qid} / {name}" for qid, name, _, _, s in items if name == JUDGED_ATTACKS[0] and needs_judge(s)
+    }
+    assert not passed, f"another question's reference answer reached the judge: {sorted(passed)}"
     judged = judge_scores(judge=judge, scorer=scorer, items=[(r, t, s) for _, _, r, t, s in items])
     asked = sum(s.judge is not None for s in judged)
-    assert asked >= 10, f"the judge was asked about only {asked} attacks"
+    assert asked >= 3, f"the judge was asked about only {asked} attacks"
     too_high = {
         f"{qid} / {name}": s.value
         for (qid, name, _, _, _), s in zip(items, judged, strict=True)
