@@ -24,7 +24,7 @@ import numpy as np
 
 from app.bank.models import Bank, Question, SampleAnswer, SampleLabel
 from app.judge.base import Judge, Progress
-from app.judge.service import needs_judge, points_value, verdicts
+from app.judge.service import lift_bound, needs_judge, points_value, verdicts
 from app.scoring.calibration import (
     JUDGED_MODES,
     JUDGED_SIGNALS,
@@ -240,8 +240,7 @@ def _finish(scorer: Scorer, row: JudgedRow, value: float, threshold: float) -> f
     """The judged value after the guards' caps and the contradiction cap, as `apply_verdict` gives it
     (a low answer the other-question guard could not look at is held at that guard's cap)."""
     flags = list(row.score.flags)
-    if row.score.value <= scorer.params.other_question_cap and not row.other_question_checked:
-        value = min(value, scorer.params.other_question_cap)
+    value = min(value, lift_bound(scorer, row.score, guard_looked=row.other_question_checked))
     if row.p is not None and row.p < threshold:
         flags.append("contradicts_reference")
         value = min(value, row.score.value)

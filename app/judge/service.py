@@ -28,6 +28,7 @@ __all__ = [
     "judge_item",
     "judge_score",
     "judge_scores",
+    "lift_bound",
     "needs_judge",
     "point_items",
     "points_value",
@@ -102,6 +103,14 @@ def judged_value(
     return mode.apply(mode.raw(features))
 
 
+def lift_bound(scorer: Scorer, score: ScoreResult, *, guard_looked: bool) -> float:
+    """The most the judge may lift an answer to: one the embedding scores at or under the
+    other-question cap stays there when that guard could not look at it (no bank question); where
+    it looked and passed the answer, the judge may lift it."""
+    cap = scorer.params.other_question_cap
+    return cap if score.value <= cap and not guard_looked else 10.0
+
+
 def apply_verdict(
     *,
     scorer: Scorer,
@@ -120,10 +129,7 @@ def apply_verdict(
     flags = list(score.flags)
     blended = judged_value(calibration, rubric, score, p, points)
     value = score.value if blended is None else scorer.capped(blended, flags)
-    if score.value <= scorer.params.other_question_cap and not scorer.checks_other_questions(rubric):
-        # The other-question guard could not look at it (no bank question): the judge may not lift
-        # a low answer past that guard's cap. Where it looked and passed the answer, it may.
-        value = min(value, scorer.params.other_question_cap)
+    value = min(value, lift_bound(scorer, score, guard_looked=scorer.checks_other_questions(rubric)))
     if "injection" in flags or addresses_grader(answer):
         value = min(value, score.value)  # talk aimed at the grader never gains from the judge
     threshold = calibration.threshold(Scorer.mode_name(rubric))

@@ -355,7 +355,7 @@ class Scorer:
         `bar`, among the few whose reference answers lie closest to it (`r_vecs`: its own
         question's references). Raw, not value: the map is flat near 10, so an answer strong on
         its own question could never fit another one by a margin in points."""
-        if self._neighbour_vecs is None or p.rubric.question_id is None:
+        if self._neighbour_vecs is None or not self.checks_other_questions(p.rubric):
             return None
         overlap = (self._neighbour_vecs @ r_vecs.T).max(axis=1)
         sims = self._neighbour_vecs @ a_vec
