@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,13 +111,13 @@ class VerdictCache:
             self._db.executemany("INSERT OR REPLACE INTO verdicts (key, p) VALUES (?, ?)", pairs)
             self._db.commit()
 
-    def seed(self, path: Path) -> int:
-        """Add the verdicts of a file `export` wrote (those already held are kept); how many were
+    def seed(self, verdicts: Mapping[str, float]) -> int:
+        """Add verdicts read from a file `export` wrote (those already held are kept); how many were
         new. A fresh checkout refits the calibration from the shipped file instead of asking the
         model again (judging the bank takes one to two hours on two cores)."""
         if self._db is None:
             return 0
-        pairs = list(read_verdicts(path).items())
+        pairs = list(verdicts.items())
         with self._lock:
             before = self._db.total_changes
             self._db.executemany("INSERT OR IGNORE INTO verdicts (key, p) VALUES (?, ?)", pairs)
@@ -234,9 +234,9 @@ class Judge(ABC):
             **({"last_error": self.stats.last_error} if self.stats.last_error else {}),
         }
 
-    def seed_cache(self, path: Path) -> int:
-        """Add the verdicts of an exported file to the cache; how many were new."""
-        return self._cache.seed(path)
+    def seed_cache(self, verdicts: Mapping[str, float]) -> int:
+        """Add verdicts read from an exported file to the cache; how many were new."""
+        return self._cache.seed(verdicts)
 
     def export_cache(self, path: Path, keys: Iterable[str]) -> int:
         """Write the cached verdicts of these keys to `path` (see `VerdictCache.export`)."""

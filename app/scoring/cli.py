@@ -258,9 +258,11 @@ def _calibrate_judged(
     judge = runtime.build_judge()
     if judge is None:
         raise typer.BadParameter("the judged modes need a judge: MOCKINTERVIEW_JUDGE is off")
-    seeded = judge.seed_cache(verdicts_path(runtime.settings.calibration_path))
+    source = verdicts_path(runtime.settings.calibration_path)
+    stored = read_verdicts(source)
+    seeded = judge.seed_cache(stored)
     if seeded:
-        err.print(f"{seeded} verdicts from {verdicts_path(runtime.settings.calibration_path)}")
+        err.print(f"{seeded} verdicts from {source}")
     scorer.calibration = base
     judge.recorded = set()
     total = judged_work(bank, semeval_rows if semeval else 0, bank_questions, keyed_only=keyed_only)
@@ -276,11 +278,9 @@ def _calibrate_judged(
             progress=lambda k: bar.advance(task, k),
             keyed_only=keyed_only,
         )
-    # A keyed-only refit keeps the free-form blend: keep the verdicts it was fitted on too.
-    keys = set(judge.recorded)
+    # A keyed-only refit keeps the stored free-form blend: keep the verdicts it was fitted on too.
+    keys = judge.recorded | set(stored) if keyed_only else judge.recorded
     shipped = verdicts_path(target)
-    if keyed_only and shipped.is_file():
-        keys |= set(read_verdicts(shipped))
     written = judge.export_cache(shipped, keys)
     err.print(f"{written} verdicts written to {shipped}")
     return cal

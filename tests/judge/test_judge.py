@@ -170,13 +170,15 @@ def test_exported_verdicts_seed_a_fresh_cache_and_need_no_model(judge: LocalJudg
 
     fresh = LocalJudge(judge.settings.model_copy(update={"cache_dir": tmp_path / "fresh"}))
     try:
-        assert fresh.seed_cache(shipped) == 1 and fresh.seed_cache(shipped) == 0
+        assert fresh.seed_cache(read_verdicts(shipped)) == 1 and fresh.seed_cache(read_verdicts(shipped)) == 0
         assert fresh.p_correct_many([item]) == [p]
         assert fresh.stats.judged == 0 and fresh.stats.cached == 1
         assert fresh.state() == "loading", "the model was never needed"
     finally:
         fresh.close()
-    assert VerdictCache(None).seed(shipped) == 0 and read_verdicts(tmp_path / "absent.gz") == {}
+    assert (
+        VerdictCache(None).seed(read_verdicts(shipped)) == 0 and read_verdicts(tmp_path / "absent.gz") == {}
+    )
 
 
 # -- the packaged model's assembly ----------------------------------------------------------------
