@@ -1,9 +1,10 @@
 """Scoring latency and throughput through the REST API, beside the bare model on the same texts.
 
 Run: .venv/bin/python benchmarks/bench_scoring.py [--answers 64] [--clients 1 8 32]
-Starts the real app (`mockinterview serve`, temporary SQLite) in its own process on a free
-port, posts bank sample answers to POST /v1/score (fresh answers for every run, so no cache
-helps), and prints a Markdown table for the README. "Bare" is the model alone on exactly the
+Starts the real app (`mockinterview serve`, temporary SQLite, the judge off unless
+MOCKINTERVIEW_JUDGE is set) in its own process on a free port, posts bank sample answers to
+POST /v1/score (fresh answers for every run, so no cache helps), and prints a Markdown table for
+the README. "Bare" is the model alone on exactly the
 texts one scoring encodes (the answer with its token vectors, and its spans), one answer at a
 time and all in one batch.
 """
@@ -110,6 +111,9 @@ def main() -> None:
         "MOCKINTERVIEW_DATABASE_URL": settings.database_url,
         "MOCKINTERVIEW_API_KEYS": "",
         "MOCKINTERVIEW_SCORE_RATE_LIMIT": "1000000/minute",  # every simulated client is one address
+        # The embedding scorer against the bare model; the judge's seconds per answer have their own
+        # benchmark (bench_judge.py). Set MOCKINTERVIEW_JUDGE to time the two together.
+        "MOCKINTERVIEW_JUDGE": os.environ.get("MOCKINTERVIEW_JUDGE", "off"),
     }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "mockinterview"), "serve", "--port", str(port)]
