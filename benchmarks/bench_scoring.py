@@ -4,9 +4,8 @@ Run: .venv/bin/python benchmarks/bench_scoring.py [--answers 64] [--clients 1 8 
 Starts the real app (`mockinterview serve`, temporary SQLite, the judge off unless
 MOCKINTERVIEW_JUDGE is set) in its own process on a free port, posts bank sample answers to
 POST /v1/score (fresh answers for every run, so no cache helps), and prints a Markdown table for
-the README. "Bare" is the model alone on exactly the
-texts one scoring encodes (the answer with its token vectors, and its spans), one answer at a
-time and all in one batch.
+the README. "Bare" is the model alone on exactly the texts one scoring encodes (the answer with
+its token vectors, and its spans), one answer at a time and all in one batch.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -126,52 +127,51 @@ def run(
         return result
 
     rows: list[Row] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-stt-") as tmp:
-            for q in pick_questions(bank, n):
-                text = answer_text(q, source)
-                spoken = spoken_form(text)
-                wav = Path(tmp) / f"{q.id}.wav"
-                synthesise(spoken, wav)
-                data = wav.read_bytes()
-                audio = decode_audio(data, filename=wav.name, content_type="audio/wav", settings=settings)
-                corrector = glossary.corrector(q)
-                typed = None
-                if scorer is not None:
-                    rubric = Rubric.from_question(q)
-                    typed = grade(rubric, text)
-                for transcriber in transcribers:
-                    prompt = question_prompt(q) if transcriber.primable else None
-                    raw, seconds = asyncio.run(_transcribe(transcriber, audio, prompt))
-                    plain = raw if prompt is None else asyncio.run(_transcribe(transcriber, audio, None))[0]
-                    final, _ = corrector.correct(raw)
-                    row = Row(
-                        provider=transcriber.name,
-                        question_id=q.id,
-                        audio_s=round(audio.duration_s, 2),
-                        transcribe_s=round(seconds, 3),
-                        wer_plain=round(word_error_rate(spoken, plain), 4),
-                        wer_plain_corrected=round(word_error_rate(spoken, corrector.correct(plain)[0]), 4),
-                        wer_raw=round(word_error_rate(spoken, raw), 4),
-                        wer_final=round(word_error_rate(spoken, final), 4),
-                        final=final,
-                    )
-                    if scorer is not None and typed is not None:
-                        heard = grade(rubric, final)
-                        row.score_typed, row.score_spoken = typed.value, heard.value
-                        row.spoken_flags = heard.flags
-                    rows.append(row)
-                    print(
-                        f"{row.provider:9s} {q.id:45s} {row.audio_s:5.1f}s "
-                        f"rtf={row.transcribe_s / row.audio_s:.3f} "
-                        f"plain {row.wer_plain:.3f}->{row.wer_plain_corrected:.3f} "
-                        f"primed {row.wer_raw:.3f}->{row.wer_final:.3f}"
-                        + (f" score {row.score_typed:.2f} vs {row.score_spoken:.2f}" if typed else ""),
-                        file=sys.stderr,
-                    )
-    finally:
+    with contextlib.ExitStack() as cleanup:
         if judge is not None:
-            judge.close()  # its worker thread and verdict cache
+            cleanup.callback(judge.close)  # its worker thread and verdict cache, also after an error
+        tmp = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-stt-"))
+        for q in pick_questions(bank, n):
+            text = answer_text(q, source)
+            spoken = spoken_form(text)
+            wav = Path(tmp) / f"{q.id}.wav"
+            synthesise(spoken, wav)
+            data = wav.read_bytes()
+            audio = decode_audio(data, filename=wav.name, content_type="audio/wav", settings=settings)
+            corrector = glossary.corrector(q)
+            typed = None
+            if scorer is not None:
+                rubric = Rubric.from_question(q)
+                typed = grade(rubric, text)
+            for transcriber in transcribers:
+                prompt = question_prompt(q) if transcriber.primable else None
+                raw, seconds = asyncio.run(_transcribe(transcriber, audio, prompt))
+                plain = raw if prompt is None else asyncio.run(_transcribe(transcriber, audio, None))[0]
+                final, _ = corrector.correct(raw)
+                row = Row(
+                    provider=transcriber.name,
+                    question_id=q.id,
+                    audio_s=round(audio.duration_s, 2),
+                    transcribe_s=round(seconds, 3),
+                    wer_plain=round(word_error_rate(spoken, plain), 4),
+                    wer_plain_corrected=round(word_error_rate(spoken, corrector.correct(plain)[0]), 4),
+                    wer_raw=round(word_error_rate(spoken, raw), 4),
+                    wer_final=round(word_error_rate(spoken, final), 4),
+                    final=final,
+                )
+                if scorer is not None and typed is not None:
+                    heard = grade(rubric, final)
+                    row.score_typed, row.score_spoken = typed.value, heard.value
+                    row.spoken_flags = heard.flags
+                rows.append(row)
+                print(
+                    f"{row.provider:9s} {q.id:45s} {row.audio_s:5.1f}s "
+                    f"rtf={row.transcribe_s / row.audio_s:.3f} "
+                    f"plain {row.wer_plain:.3f}->{row.wer_plain_corrected:.3f} "
+                    f"primed {row.wer_raw:.3f}->{row.wer_final:.3f}"
+                    + (f" score {row.score_typed:.2f} vs {row.score_spoken:.2f}" if typed else ""),
+                    file=sys.stderr,
+                )
     return rows
 
 
